@@ -1,0 +1,79 @@
+"""Items: the LSP answer (postprocess → **items**, the last stage).
+
+A :class:`Suggestion` (the text to insert at the cursor, with positions already in the client's
+encoding) becomes an ``InlineCompletionList`` for editors with ghost text, or a
+``CompletionList`` for Helix, eglot and older Neovim: one item whose ``textEdit`` replaces the
+word typed so far with that word plus the suggestion, marked incomplete so the editor asks again
+as the user types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+
+ACCEPT_COMMAND = "qwen-lsp.accepted"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A post-processed completion at a cursor (columns in the client's position encoding)."""
+
+    text: str
+    line: int
+    character: int
+    word_start: int  # column where the identifier at the cursor starts
+    word: str  # that identifier's text left of the cursor
+    id: str = ""
+    language: str = ""
+
+
+def inline_list(s: Suggestion) -> lsp.InlineCompletionList:
+    """``textDocument/inlineCompletion``: the text at the cursor; accepting runs a command."""
+    cursor = lsp.Position(s.line, s.character)
+    command = lsp.Command(
+        title="Qwen completion accepted",
+        command=ACCEPT_COMMAND,
+        arguments=[{"id": s.id, "language": s.language}],
+    )
+    item = lsp.InlineCompletionItem(
+        insert_text=s.text, range=lsp.Range(cursor, cursor), command=command
+    )
+    return lsp.InlineCompletionList(items=[item])
+
+
+def completion_list(s: Suggestion) -> lsp.CompletionList:
+    """``textDocument/completion``: one item that inserts the same text."""
+    new_text = s.word + s.text
+    label = _label(new_text)
+    edit = lsp.TextEdit(
+        range=lsp.Range(lsp.Position(s.line, s.word_start), lsp.Position(s.line, s.character)),
+        new_text=new_text,
+    )
+    item = lsp.CompletionItem(
+        label=label,
+        kind=lsp.CompletionItemKind.Text,
+        detail="Qwen",
+        documentation=lsp.MarkupContent(
+            kind=lsp.MarkupKind.Markdown, value=f"```{s.language}\n{new_text}\n```"
+        ),
+        text_edit=edit,
+        insert_text_format=lsp.InsertTextFormat.PlainText,
+        filter_text=new_text.split("\n", 1)[0],
+        sort_text="0",
+        preselect=True,
+    )
+    return lsp.CompletionList(is_incomplete=True, items=[item])
+
+
+def empty_completion_list() -> lsp.CompletionList:
+    """An answer with nothing in it, still incomplete so the editor asks again."""
+    return lsp.CompletionList(is_incomplete=True, items=[])
+
+
+def _label(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    if first.strip():
+        return first.strip()
+    return next((ln.strip() for ln in text.split("\n") if ln.strip()), text)

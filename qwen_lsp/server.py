@@ -1,0 +1,216 @@
+"""The language server: pygls wiring and thin handlers (**server** → documents → ... → items).
+
+Handlers only translate between LSP types and :class:`~qwen_lsp.engine.Engine` calls. Two
+pygls behaviours are replaced in :class:`QwenProtocol`:
+
+* a request whose params fail validation (a negative position, missing params) is answered
+  with ``InvalidParams``; pygls 2.1.1 only logs it, and the editor waits forever;
+* ``didOpen`` / ``didChange`` / ``didClose`` go to qwen-lsp's own document store
+  (:mod:`qwen_lsp.documents`), not pygls' ``TextDocument``, which mis-splits lines and
+  rebuilds the whole text on every keystroke.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import attrs
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import to_fs_path
+
+from . import __version__, items
+from .config import unwrap
+from .documents import Change, PositionEncoding
+from .engine import Engine
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "qwen/status"
+STATS_REQUEST = "qwen/stats"
+COMPLETION_TRIGGERS = [".", "(", "[", "{", ",", "=", ":", " "]
+
+
+@attrs.define
+class _Answered:
+    """Stands for a request that was already answered with an error while being parsed."""
+
+    jsonrpc: str = "2.0"
+
+
+class QwenProtocol(LanguageServerProtocol):
+    """pygls' LSP protocol with qwen-lsp's document store and answered invalid requests."""
+
+    _server: QwenLanguageServer
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "method" in data and "id" in data:
+                log.warning("invalid params for %s; answered with an error", data.get("method"))
+                self._send_response(data["id"], error=exc.to_response_error())
+                return _Answered()
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if not isinstance(message, _Answered):
+            super().handle_message(message)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        self._server.engine.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        changes = [
+            Change(
+                c.text,
+                _range(c.range) if isinstance(c, lsp.TextDocumentContentChangePartial) else None,
+            )
+            for c in params.content_changes
+        ]
+        uri = params.text_document.uri
+        engine = self._server.engine
+        if engine.documents.change(uri, params.text_document.version, changes) is None:
+            log.warning("didChange for %s, which is not open; ignored", uri)
+        engine.edited(uri)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        self._server.engine.edited(uri)
+        self._server.engine.documents.close(uri)
+
+
+def _range(r: lsp.Range) -> tuple[int, int, int, int]:
+    return (r.start.line, r.start.character, r.end.line, r.end.character)
+
+
+class _ClientNotifier:
+    """The engine's :class:`~qwen_lsp.engine.Notifier`, over LSP."""
+
+    def __init__(self, server: LanguageServer) -> None:
+        self._server = server
+        self._status: tuple[str, str] | None = None
+
+    def show(self, level: lsp.MessageType, text: str) -> None:
+        self._server.window_show_message(lsp.ShowMessageParams(type=level, message=text))
+
+    def log(self, level: lsp.MessageType, text: str) -> None:
+        self._server.window_log_message(lsp.LogMessageParams(type=level, message=text))
+
+    def status(self, state: str, message: str) -> None:
+        if self._status != (state, message):
+            self._status = (state, message)
+            self._server.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
+
+
+class QwenLanguageServer(LanguageServer):
+    """pygls server holding one :class:`Engine`."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "qwen-lsp",
+            __version__,
+            protocol_cls=QwenProtocol,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+        )
+        self.engine = Engine(_ClientNotifier(self))
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls would pop up "Error in server" for every malformed notification; log instead.
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    def workspace_roots(self) -> list[str]:
+        uris = [f.uri for f in self.workspace.folders.values()]
+        if self.workspace.root_uri:
+            uris.append(self.workspace.root_uri)
+        return [p for p in (to_fs_path(u) for u in uris) if p]
+
+
+def create_server() -> QwenLanguageServer:
+    """A server with every qwen-lsp feature registered."""
+    server = QwenLanguageServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: QwenLanguageServer, params: lsp.InitializeParams) -> None:
+        """``initialize``: encoding, workspace folders, ``initializationOptions`` settings."""
+        ls.engine.documents.encoding = PositionEncoding(ls.workspace.position_encoding or "utf-16")
+        ls.engine.roots = ls.workspace_roots()
+        ls.engine.configure(params.initialization_options)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: QwenLanguageServer, params: lsp.InitializedParams) -> None:
+        """``initialized``: open the backend connection before the first keystroke."""
+        await ls.engine.warm()
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(
+        ls: QwenLanguageServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
+        """``workspace/didChangeConfiguration``: ``settings`` or ``settings["qwen-lsp"]``."""
+        ls.engine.configure(unwrap(params.settings))
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(
+        ls: QwenLanguageServer, params: lsp.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        """``workspace/didChangeWorkspaceFolders``: paths in prompts are relative to these."""
+        ls.engine.roots = ls.workspace_roots()
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+    async def inline_completion(
+        ls: QwenLanguageServer, params: lsp.InlineCompletionParams
+    ) -> lsp.InlineCompletionList:
+        """``textDocument/inlineCompletion``: ghost text at the cursor."""
+        invoked = params.context.trigger_kind == lsp.InlineCompletionTriggerKind.Invoked
+        found = await ls.engine.suggest(
+            params.text_document.uri,
+            params.position.line,
+            params.position.character,
+            invoked,
+            kind="inline",
+        )
+        return items.inline_list(found) if found else lsp.InlineCompletionList(items=[])
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=COMPLETION_TRIGGERS)
+    )
+    async def completion(
+        ls: QwenLanguageServer, params: lsp.CompletionParams
+    ) -> lsp.CompletionList:
+        """``textDocument/completion``: the same text as one completion item."""
+        invoked = (
+            params.context is not None
+            and params.context.trigger_kind == lsp.CompletionTriggerKind.Invoked
+        )
+        found = await ls.engine.suggest(
+            params.text_document.uri,
+            params.position.line,
+            params.position.character,
+            invoked,
+            kind="completion",
+        )
+        return items.completion_list(found) if found else items.empty_completion_list()
+
+    @server.command(items.ACCEPT_COMMAND)
+    def accepted(ls: QwenLanguageServer, *args: Any) -> None:
+        """``workspace/executeCommand`` run by the editor when a suggestion is accepted."""
+        ls.engine.accepted(args[0] if args else None)
+
+    @server.feature(STATS_REQUEST)
+    def stats(ls: QwenLanguageServer, params: Any) -> dict[str, Any]:
+        """``qwen/stats``: suggestions shown and accepted, per language, and request counters."""
+        return ls.engine.stats.snapshot()
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(ls: QwenLanguageServer, params: Any) -> None:
+        """``shutdown``: stop in-flight requests and close connections."""
+        await ls.engine.aclose()
+
+    return server
