@@ -43,8 +43,11 @@ def inline_list(s: Suggestion) -> lsp.InlineCompletionList:
     return lsp.InlineCompletionList(items=[item])
 
 
-def completion_list(s: Suggestion) -> lsp.CompletionList:
-    """``textDocument/completion``: one item that inserts the same text."""
+def completion_list(s: Suggestion, markdown: bool = True) -> lsp.CompletionList:
+    """``textDocument/completion``: one item that inserts the same text.
+
+    ``markdown``: the client renders Markdown documentation (else it gets plain text).
+    """
     new_text = s.word + s.text
     label = _label(new_text)
     edit = lsp.TextEdit(
@@ -57,7 +60,9 @@ def completion_list(s: Suggestion) -> lsp.CompletionList:
         detail="Qwen",
         documentation=lsp.MarkupContent(
             kind=lsp.MarkupKind.Markdown, value=f"```{s.language}\n{new_text}\n```"
-        ),
+        )
+        if markdown
+        else new_text,
         text_edit=edit,
         insert_text_format=lsp.InsertTextFormat.PlainText,
         filter_text=new_text.split("\n", 1)[0],

@@ -34,7 +34,7 @@ _SPECIAL = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS))
 def finish(raw: str, ctx: Context, chat: bool = False) -> str | None:
     """The text to insert at the cursor, or ``None`` when nothing useful is left."""
     text, _ = scope(raw, ctx, chat, final=True)
-    text = drop_repetition(text)
+    text = drop_repetition(text, ctx.line_prefix)
     text = trim_suffix_overlap(text, ctx)
     text = text.rstrip()
     if not text.strip():
@@ -105,7 +105,7 @@ def strip_echo(text: str, ctx: Context) -> str:
     candidates = ([0] if offset == 0 else []) + [offset + s for s in starts]
     for start in candidates:
         tail = prefix[start:]
-        if tail.strip() and text.startswith(tail):
+        if tail and text.startswith(tail):  # a whitespace tail: the model re-indented
             return text[len(tail) :]
     stripped = ctx.line_prefix.strip()
     if len(stripped) >= 3 and text.lstrip().startswith(stripped) and not ctx.line_prefix.isspace():
@@ -161,9 +161,14 @@ def _next_suffix_line(ctx: Context) -> str:
     return ""
 
 
-def drop_repetition(text: str) -> str:
-    """Step 4: cut a model that got stuck repeating itself."""
+def drop_repetition(text: str, line_prefix: str = "") -> str:
+    """Step 4: cut a model that got stuck repeating itself.
+
+    Lines are compared whole, indentation included (nested closing braces differ only by it);
+    the first line is compared with the cursor line's text in front of it.
+    """
     lines = text.split("\n")
+    lines[0] = line_prefix + lines[0]
     for size in range(1, 5):
         for start in range(len(lines) - 3 * size + 1):
             block = lines[start : start + size]
@@ -174,7 +179,7 @@ def drop_repetition(text: str) -> str:
                 == lines[start + size : start + 2 * size]
                 == lines[start + 2 * size : start + 3 * size]
             ):
-                return "\n".join(lines[: start + size])
+                return "\n".join(lines[: start + size])[len(line_prefix) :]
     match = _TOKEN_LOOP.search(text)
     if match and (len(match.group(1)) > 1 or match.group(1).isalnum()):
         return text[: match.start() + len(match.group(1))]

@@ -126,6 +126,17 @@ class QwenLanguageServer(LanguageServer):
         # pygls would pop up "Error in server" for every malformed notification; log instead.
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
+    def client_renders_markdown(self) -> bool:
+        """Whether completion item documentation may be Markdown for this client."""
+        document = self.client_capabilities.text_document
+        completion = document.completion if document else None
+        item = completion.completion_item if completion else None
+        return bool(
+            item
+            and item.documentation_format
+            and (lsp.MarkupKind.Markdown in item.documentation_format)
+        )
+
     def workspace_roots(self) -> list[str]:
         uris = [f.uri for f in self.workspace.folders.values()]
         if self.workspace.root_uri:
@@ -196,7 +207,9 @@ def create_server() -> QwenLanguageServer:
             invoked,
             kind="completion",
         )
-        return items.completion_list(found) if found else items.empty_completion_list()
+        if found is None:
+            return items.empty_completion_list()
+        return items.completion_list(found, markdown=ls.client_renders_markdown())
 
     @server.command(items.ACCEPT_COMMAND)
     def accepted(ls: QwenLanguageServer, *args: Any) -> None:

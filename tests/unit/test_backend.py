@@ -1,0 +1,218 @@
+"""backend: SSE and JSON decoding, error mapping, and where the key goes (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from qwen_lsp import backend as be
+from qwen_lsp.config import Settings
+from qwen_lsp.prompts import BackendRequest
+
+KEY = "sk-test-0123456789"
+SETTINGS = Settings(api_key=KEY, base_url="https://qwen.example/compatible-mode/v1")
+FIM = BackendRequest("/completions", {"model": "m", "prompt": "p", "stream": True})
+CHAT = BackendRequest("/chat/completions", {"model": "m", "messages": [], "stream": True})
+
+
+def sse(*events: object) -> bytes:
+    return b"".join(
+        f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n".encode() for e in events
+    )
+
+
+def chunk(text: str, finish: str | None = None) -> dict[str, object]:
+    return {
+        "object": "text_completion",
+        "choices": [{"index": 0, "text": text, "finish_reason": finish}],
+    }
+
+
+def delta(text: str | None, finish: str | None = None) -> dict[str, object]:
+    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
+
+
+async def collect(
+    handler: Callable[[httpx.Request], httpx.Response], request: BackendRequest = FIM
+) -> str:
+    backend = be.Backend(httpx.MockTransport(handler))
+    try:
+        return "".join([piece async for piece in backend.stream(request, SETTINGS)])
+    finally:
+        await backend.aclose()
+
+
+def event_stream(body: bytes, status: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(
+        status, content=body, headers={"content-type": "text/event-stream"}
+    )
+
+
+async def test_fim_stream_is_decoded() -> None:
+    body = sse(
+        chunk("if n"),
+        chunk(" < 2:"),
+        chunk("", "stop"),
+        {"choices": [], "usage": {"total_tokens": 3}},
+        "[DONE]",
+    )
+    assert await collect(event_stream(body)) == "if n < 2:"
+
+
+async def test_chat_stream_with_role_chunk_and_finish_on_content() -> None:
+    body = sse(
+        {"choices": [{"delta": {"role": "assistant", "content": ""}, "index": 0}]},
+        delta("return "),
+        delta("x", "stop"),
+        "[DONE]",
+    )
+    assert await collect(event_stream(body), CHAT) == "return x"
+
+
+async def test_sse_framing_details() -> None:
+    body = (
+        b": keep-alive comment\r\n\r\nevent: message\r\ndata:"
+        + json.dumps(chunk("a")).encode()
+        + b"\r\n\r\ndata: "
+        + json.dumps(chunk("b", "length")).encode()
+        + b"\r\n\r\n"
+    )
+    assert await collect(event_stream(body)) == "ab"  # CRLF, comments, no [DONE] but finished
+
+
+async def test_plain_json_answers() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"choices": [{"message": {"content": "done"}}]})
+
+    assert await collect(handler, CHAT) == "done"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error", "fragment"),
+    [
+        (
+            401,
+            {"error": {"code": "invalid_api_key", "message": "Incorrect API key"}},
+            {},
+            be.AuthError,
+            "invalid_api_key",
+        ),
+        (
+            403,
+            {"error": {"code": "AccessDenied.Unpurchased", "message": "no"}},
+            {},
+            be.AuthError,
+            "AccessDenied",
+        ),
+        (
+            404,
+            {"error": {"code": "model_not_found", "message": "gone"}},
+            {},
+            be.ModelNotFoundError,
+            "model_not_found",
+        ),
+        (
+            429,
+            {"error": {"code": "limit_requests", "message": "slow down"}},
+            {"Retry-After": "7"},
+            be.RateLimitError,
+            "limit_requests",
+        ),
+        (500, {"error": {"code": "InternalError", "message": "boom"}}, {}, be.ServerError, "500"),
+        (503, "<html>Service Unavailable</html>", {}, be.ServerError, "Service Unavailable"),
+    ],
+)
+async def test_http_errors_map_to_the_hierarchy(
+    status: int, body: object, headers: dict[str, str], error: type[Exception], fragment: str
+) -> None:
+    content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=content, headers=headers)
+
+    with pytest.raises(error) as caught:
+        await collect(handler)
+    assert fragment in str(caught.value) and KEY not in str(caught.value)
+    if status == 429:
+        assert caught.value.retry_after == 7.0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (sse(chunk("a")), "ended before"),  # truncated: no finish_reason, no [DONE]
+        (sse(chunk("a"), {"error": {"code": "InternalError", "message": "mid"}}), "mid"),
+        (b"data: {not json\n\n", "not valid JSON"),
+        (sse({"choices": "nope"}), "no 'choices'"),
+    ],
+)
+async def test_broken_streams_are_protocol_errors(body: bytes, fragment: str) -> None:
+    with pytest.raises(be.ProtocolError, match=fragment):
+        await collect(event_stream(body))
+
+
+async def test_malformed_json_body() -> None:
+    with pytest.raises(be.ProtocolError, match="not valid JSON"):
+        await collect(
+            lambda r: httpx.Response(
+                200, content=b"{oops", headers={"content-type": "application/json"}
+            )
+        )
+
+
+async def test_transport_failures() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(be.ConnectError, match="cannot reach"):
+        await collect(refuse)
+    with pytest.raises(be.BackendTimeout):
+        await collect(slow)
+
+
+async def test_key_goes_to_base_url_only_and_redirects_are_not_followed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(307, headers={"Location": "https://elsewhere.example/steal"})
+
+    with pytest.raises(be.ServerError, match="307"):
+        await collect(handler)
+    assert [str(r.url) for r in seen] == ["https://qwen.example/compatible-mode/v1/completions"]
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+async def test_closing_early_closes_the_response() -> None:
+    closed: list[bool] = []
+
+    class Body(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[override]
+            yield sse(chunk("first"))
+            yield sse(chunk("second"))
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Body(), headers={"content-type": "text/event-stream"})
+
+    backend = be.Backend(httpx.MockTransport(handler))
+    stream = backend.stream(FIM, SETTINGS)
+    assert await stream.__anext__() == "first"
+    await stream.aclose()
+    assert closed == [True]
+    await backend.aclose()
+
+
+def test_retry_after_forms() -> None:
+    assert be._retry_after("3") == 3.0
+    assert be._retry_after(None) is None
+    assert be._retry_after("garbage") is None
+    assert 0 <= be._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0 + 1e-9  # type: ignore[operator]

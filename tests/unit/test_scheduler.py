@@ -1,0 +1,98 @@
+"""scheduler: debounce, newest wins, cancellation forwarding, independence of documents."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from qwen_lsp.scheduler import Scheduler
+
+
+class Job:
+    """A job that records that it ran and can be held open."""
+
+    def __init__(self, result: str, hold: asyncio.Event | None = None) -> None:
+        self.result = result
+        self.hold = hold
+        self.started = False
+        self.cancelled = False
+
+    async def __call__(self) -> str:
+        self.started = True
+        try:
+            if self.hold is not None:
+                await self.hold.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return self.result
+
+
+async def test_a_burst_runs_only_the_newest_job() -> None:
+    s = Scheduler()
+    jobs = [Job(f"r{i}") for i in range(5)]
+    calls = []
+    for job in jobs:
+        calls.append(asyncio.ensure_future(s.run("doc", "inline", 0.05, job)))
+        await asyncio.sleep(0)
+    results = await asyncio.gather(*calls)
+    assert results == [None, None, None, None, "r4"]
+    assert [j.started for j in jobs] == [False, False, False, False, True]
+
+
+async def test_superseded_callers_return_before_the_debounce_ends() -> None:
+    s = Scheduler()
+    first = asyncio.ensure_future(s.run("doc", "inline", 10.0, Job("old")))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(s.run("doc", "inline", 0, Job("new")))
+    done, _ = await asyncio.wait({first}, timeout=1.0)  # far less than the 10 s debounce
+    assert first in done and first.result() is None
+    assert await second == "new"
+
+
+async def test_a_running_job_is_cancelled_by_a_newer_one_and_by_an_edit() -> None:
+    s = Scheduler()
+    held = Job("held", asyncio.Event())
+    call = asyncio.ensure_future(s.run("doc", "inline", 0, held))
+    await asyncio.sleep(0.01)
+    assert held.started and s.busy("doc")
+    s.supersede("doc")  # an edit
+    assert await call is None and held.cancelled and not s.busy("doc")
+
+
+async def test_kinds_and_documents_do_not_supersede_each_other() -> None:
+    s = Scheduler()
+    gate = asyncio.Event()
+    a = asyncio.ensure_future(s.run("a", "inline", 0, Job("a-inline", gate)))
+    b = asyncio.ensure_future(s.run("a", "completion", 0, Job("a-completion", gate)))
+    c = asyncio.ensure_future(s.run("b", "inline", 0, Job("b-inline")))
+    assert await c == "b-inline"  # does not wait for document a
+    gate.set()
+    assert await asyncio.gather(a, b) == ["a-inline", "a-completion"]
+
+
+async def test_cancelling_the_caller_cancels_the_job_and_propagates() -> None:
+    s = Scheduler()
+    held = Job("held", asyncio.Event())
+    call = asyncio.ensure_future(s.run("doc", "inline", 0, held))
+    await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert held.cancelled and not s.busy("doc")
+
+
+async def test_job_errors_propagate_and_close_cancels_everything() -> None:
+    s = Scheduler()
+
+    async def boom() -> str:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        await s.run("doc", "inline", 0, boom)
+    held = Job("held", asyncio.Event())
+    call = asyncio.ensure_future(s.run("doc", "inline", 0, held))
+    await asyncio.sleep(0.01)
+    await s.close()
+    assert await call is None and held.cancelled
