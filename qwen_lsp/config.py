@@ -340,5 +340,21 @@ def _literal(value: Any) -> str:
     return f"`{value}`"
 
 
+def update_readme(path: str) -> None:
+    """Rewrite the table between the README's ``<!-- settings -->`` markers."""
+    begin, end = "<!-- settings:begin -->\n", "<!-- settings:end -->"
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head + begin + markdown_table() + "\n" + end + tail)
+
+
 if __name__ == "__main__":
-    print(markdown_table())
+    import sys
+
+    if len(sys.argv) > 1:
+        update_readme(sys.argv[1])
+    else:
+        print(markdown_table())

@@ -96,20 +96,29 @@ class Session:
         )
 
     def inline_request(
-        self, uri: str, line: int, character: int, invoked: bool = False
+        self, uri: str, line: int, character: int, invoked: bool = False, msg_id: str | None = None
     ) -> asyncio.Future[Any]:
+        """Send the request now; the future resolves with its answer."""
         kind = (
             lsp.InlineCompletionTriggerKind.Invoked
             if invoked
             else lsp.InlineCompletionTriggerKind.Automatic
         )
-        return self.client.text_document_inline_completion_async(
-            lsp.InlineCompletionParams(
-                text_document=lsp.TextDocumentIdentifier(uri=uri),
-                position=lsp.Position(line, character),
-                context=lsp.InlineCompletionContext(trigger_kind=kind),
+        return asyncio.wrap_future(
+            self.client.protocol.send_request(
+                lsp.TEXT_DOCUMENT_INLINE_COMPLETION,
+                lsp.InlineCompletionParams(
+                    text_document=lsp.TextDocumentIdentifier(uri=uri),
+                    position=lsp.Position(line, character),
+                    context=lsp.InlineCompletionContext(trigger_kind=kind),
+                ),
+                msg_id=msg_id,
             )
         )
+
+    def cancel(self, msg_id: str) -> None:
+        """Send ``$/cancelRequest`` for a request sent with that id."""
+        self.client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
 
     async def inline(
         self, uri: str, line: int, character: int, invoked: bool = False
