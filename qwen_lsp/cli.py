@@ -21,6 +21,7 @@ from . import __version__, redact
 from .config import ENV_API_KEY, ENV_BASE_URL, Settings, defaults, parse_settings
 from .documents import PositionEncoding
 from .engine import Engine
+from .tokens import counter_for
 
 EXIT_NO_COMPLETION = 1
 EXIT_USAGE = 2
@@ -163,10 +164,14 @@ async def _run_once(
     column: int,
 ) -> str | None:
     uri, language, text = document
-    engine = Engine(notifier, settings=dataclasses.replace(settings, debounce_ms=0))
+    engine = Engine(
+        notifier,
+        settings=dataclasses.replace(settings, debounce_ms=0),
+        count=counter_for(settings.model),
+    )
     engine.documents.encoding = PositionEncoding.UTF32  # COL counts characters
     engine.roots = [os.getcwd()]
-    engine.documents.open(uri, text, 1, language)
+    engine.open_document(uri, text, 1, language)
     try:
         found = await engine.suggest(uri, line - 1, column - 1, invoked=True)
     finally:

@@ -8,21 +8,14 @@ side, unless that line alone overflows the budget). Pure: plain data in, plain d
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .documents import line_content
+from .tokens import TokenCounter, estimate_tokens
 
-TokenCounter = Callable[[str], int]
-
-_CHARS_PER_TOKEN = 4
 # No tokenizer packs more characters than this into one token; bounds the search in a huge line.
 _MAX_CHARS_PER_TOKEN = 32
-
-
-def estimate_tokens(text: str) -> int:
-    """Token count without a tokenizer: about four characters a token for code."""
-    return -(-len(text) // _CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,18 @@ class Document:
         content = line_content(self.lines[line])
         return line, column_to_index(content, character, self.encoding)
 
+    def text_before(self, line: int, index: int, limit: int) -> str:
+        """Up to ``limit`` characters before ``(line, index)``, without joining the document."""
+        parts = [self.lines[line][:index]]
+        size = len(parts[0])
+        row = line - 1
+        while size < limit and row >= 0:
+            parts.append(self.lines[row])
+            size += len(self.lines[row])
+            row -= 1
+        text = "".join(reversed(parts))
+        return text[-limit:] if limit > 0 else ""
+
     def apply(self, changes: Iterable[Change], version: int | None = None) -> None:
         """Apply content changes in order, then take ``version``."""
         for change in changes:

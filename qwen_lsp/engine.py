@@ -1,10 +1,12 @@
 """Engine: runs one completion through the stages, and owns the state between requests.
 
 The server's handlers (and ``qwen-lsp complete``) call :meth:`Engine.suggest`; it walks
-documents → scheduler → context → prompts → backend → postprocess and returns a
-:class:`~qwen_lsp.items.Suggestion`. Besides the stages it holds what outlives one request:
-the settings, the open documents, the rate-limit back-off and which warnings the user has
-already seen (each is shown once until the settings change).
+documents → (reuse) → context → prompts → scheduler → backend → postprocess and returns a
+:class:`~qwen_lsp.items.Suggestion`. The context and the request are built at once, while the
+document is known to be the one the request is about; a typed-ahead suggestion or a cached answer
+is returned without waiting; anything else waits out the debounce in the scheduler and goes to
+the backend. Besides the stages it holds what outlives a request: settings, open and recently
+closed documents, the reuse caches, the fault policy and the counters.
 
 Nothing here knows about pygls: it talks to the client through a :class:`Notifier`.
 """
@@ -12,11 +14,15 @@ Nothing here knows about pygls: it talks to the client through a :class:`Notifie
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Coroutine, Iterable
 from contextlib import aclosing
-from typing import Protocol
+from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lsprotocol.types import MessageType
@@ -24,25 +30,25 @@ from lsprotocol.types import MessageType
 from . import backend as be
 from . import redact
 from .config import Settings, defaults, parse_settings
-from .context import Context, TokenCounter, build_context, estimate_tokens, word_start
-from .documents import Document, DocumentStore, PositionError, index_to_column, line_content
+from .context import Context, build_context, word_start
+from .documents import Change, Document, DocumentStore, PositionError, index_to_column
+from .faults import FaultPolicy, Notifier
 from .items import Suggestion
 from .postprocess import StreamCutter, finish
 from .prompts import BackendRequest, build_request
+from .reuse import ANCHOR_CHARS, AnswerCache, Shown, TypedAhead
 from .scheduler import Scheduler
+from .snippets import SnippetIndex, Source, select_snippets
 from .stats import Stats
+from .tokens import TokenCounter, counter_for, estimate_tokens
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Engine", "Notifier"]
 
-class Notifier(Protocol):
-    """How the engine reaches the user (``window/showMessage``, ``window/logMessage``...)."""
-
-    def show(self, level: MessageType, text: str) -> None: ...
-
-    def log(self, level: MessageType, text: str) -> None: ...
-
-    def status(self, state: str, message: str) -> None: ...
+RECENT_CLOSED = 8  # closed documents kept as snippet sources
+MAX_SOURCES = 16  # most recently used documents searched for snippets
+REWARM_AFTER_S = 60.0  # idle time after which an edit re-opens the backend connection
 
 
 class Engine:
@@ -60,16 +66,20 @@ class Engine:
         self.settings = settings or defaults()
         self.documents = DocumentStore()
         self.scheduler = Scheduler()
+        self.faults = FaultPolicy(notifier)
+        self.stats = Stats()
         self.count = count
         self.roots: list[str] = []
-        self._shown: set[str] = set()
-        self._blocked_until = 0.0
-        self._backoff = 0.0
+        self.typed_ahead = TypedAhead()
+        self.cache = AnswerCache()
+        self._snippet_index = SnippetIndex()
+        self._recent: OrderedDict[str, Document] = OrderedDict()  # uri -> document, by use
         self._inflight = 0
-        self.stats = Stats()
+        self._last_io = 0.0
+        self._background: set[asyncio.Task[None]] = set()
         redact.add_secret(self.settings.api_key)
 
-    # -- settings ---------------------------------------------------------------------------
+    # -- settings and documents -------------------------------------------------------------
 
     def configure(self, raw: object) -> None:
         """Apply a client settings object; bad values are shown and the old ones kept."""
@@ -79,10 +89,38 @@ class Engine:
         if new != self.settings:
             redact.add_secret(new.api_key)
             self.settings = new
-            self._shown.clear()
-            self._blocked_until = self._backoff = 0.0
+            self.faults.reset()
+            self.cache.clear()
+            self.typed_ahead.clear()
             log.info("settings: %s", new.redacted())
             self._set_status()
+
+    def open_document(self, uri: str, text: str, version: int, language: str) -> None:
+        self._recent.pop(uri, None)
+        self._recent[uri] = self.documents.open(uri, text, version, language)
+        self._trim_recent()
+
+    def change_document(self, uri: str, version: int, changes: Iterable[Change]) -> bool:
+        """Apply an edit; False for a document that is not open. Stale work is cancelled."""
+        self.scheduler.supersede(uri)
+        doc = self.documents.change(uri, version, changes)
+        if doc is None:
+            return False
+        self._recent.move_to_end(uri)
+        if self._inflight == 0 and time.monotonic() - self._last_io > REWARM_AFTER_S:
+            self._spawn(self._warm_connection())  # the pooled connection may have expired
+        return True
+
+    def close_document(self, uri: str) -> None:
+        """Forget a document; it stays a snippet source for a while (recently edited)."""
+        self.scheduler.supersede(uri)
+        self.typed_ahead.forget(uri)
+        self.documents.close(uri)
+
+    def _trim_recent(self) -> None:
+        closed = [u for u in self._recent if self.documents.get(u) is None]
+        for uri in closed[: max(0, len(closed) - RECENT_CLOSED)]:
+            del self._recent[uri]
 
     # -- completion ---------------------------------------------------------------------------
 
@@ -98,62 +136,53 @@ class Engine:
         if not settings.enabled:
             return None
         if not settings.api_key and not settings.is_local:
-            self._show_once(
-                "no-key",
-                MessageType.Warning,
-                "qwen-lsp: no API key. Set `apiKey` in the qwen-lsp settings or DASHSCOPE_API_KEY "
-                "in the environment the editor starts qwen-lsp from.",
-            )
+            self.faults.missing_key()
             return None
         doc = self.documents.get(uri)
         if doc is None:
-            self.notifier.log(
-                MessageType.Warning,
-                f"qwen-lsp: completion asked for {uri}, which is not open; answered empty",
-            )
+            self._log(f"completion asked for {uri}, which is not open; answered empty")
             return None
         try:
-            doc.locate(line, character)
+            row, index = doc.locate(line, character)
         except PositionError as exc:
-            self.notifier.log(MessageType.Warning, f"qwen-lsp: {exc} in {uri}; answered empty")
+            self._log(f"{exc} in {uri}; answered empty")
             return None
-        if time.monotonic() < self._blocked_until:
+
+        line_suffix = doc.lines[row][index:].rstrip("\r\n")
+        before = doc.text_before(row, index, self.typed_ahead.lookback(uri))
+        if (hit := self.typed_ahead.match(uri, before, line_suffix)) is not None:
+            self.stats.count("typed_ahead")
+            return self._suggestion(doc, row, index, hit[0], hit[1].id)
+
+        ctx = self._context(doc, row, index, settings)
+        request = build_request(ctx, settings)
+        key = self.cache.key(request)
+        if (raw := self.cache.get(key)) is not None:
+            self.stats.count("cache")
+            return self._finish(doc, row, index, ctx, raw, request.chat)
+        if self.faults.blocked():
             return None
         delay = 0.0 if invoked else settings.debounce_ms / 1000
         version = doc.version
-        found = await self.scheduler.run(
-            uri, kind, delay, lambda: self._fetch(doc, version, line, character, settings)
-        )
-        if found is not None:
-            self.stats.shown[found.language] += 1
+
+        async def fetch() -> Suggestion | None:
+            raw = await self._read(request, ctx, settings)
+            self.cache.put(key, raw)
+            if doc.version != version or self.documents.get(uri) is not doc:
+                return None  # never answer for an older version of the document
+            return self._finish(doc, row, index, ctx, raw, request.chat)
+
+        try:
+            found = await self.scheduler.run(uri, kind, delay, fetch)
+        except be.BackendError as exc:
+            self.stats.count("error")
+            self.faults.report(exc, settings)
+            return None
+        if found is None:
+            self.stats.count("superseded")
         return found
 
-    def accepted(self, argument: object) -> None:
-        """The editor ran the accept command of an item it had shown."""
-        language = argument.get("language", "") if isinstance(argument, dict) else ""
-        self.stats.accepted[str(language)] += 1
-        log.info("accepted a %s completion; stats: %s", language or "?", self.stats.snapshot())
-
-    async def warm(self) -> None:
-        """Open the backend connection now, so the first completion skips the handshakes."""
-        if self.settings.enabled and (self.settings.api_key or self.settings.is_local):
-            await self.backend.warm(self.settings)
-
-    def edited(self, uri: str) -> None:
-        """A document changed: whatever is computing for it is stale."""
-        self.scheduler.supersede(uri)
-
-    def _current(self, doc: Document, version: int) -> bool:
-        return doc.version == version and self.documents.get(doc.uri) is doc
-
-    async def _fetch(
-        self, doc: Document, version: int, line: int, character: int, settings: Settings
-    ) -> Suggestion | None:
-        if not self._current(doc, version):
-            return None
-        # Everything up to the request is synchronous: the document cannot change under us.
-        row, index = doc.locate(line, character)
-        content = line_content(doc.lines[row])
+    def _context(self, doc: Document, row: int, index: int, settings: Settings) -> Context:
         ctx = build_context(
             doc.lines,
             row,
@@ -164,28 +193,49 @@ class Engine:
             path=self.relative_path(doc.uri),
             language=doc.language_id,
         )
-        request = build_request(ctx, settings)
-        try:
-            raw = await self._read(request, ctx, settings)
-        except be.BackendError as exc:
-            self.stats.count("error")
-            self._report(exc, settings)
-            return None
-        self._backoff = 0.0
-        self._shown.discard("rate-limit")
-        if not self._current(doc, version):
-            return None
-        text = finish(raw, ctx, chat=request.chat)
+        root = self._root_of(doc.uri)
+        if root is None:
+            return ctx
+        snippets = select_snippets(
+            ctx.prefix[-1500:] + ctx.suffix[:500],
+            self._sources(doc.uri),
+            settings.max_repo_tokens,
+            self.count,
+            self._snippet_index,
+        )
+        return dataclasses.replace(ctx, snippets=snippets, repo_name=PurePosixPath(root).name)
+
+    def _sources(self, current: str) -> Iterable[Source]:
+        """Other documents inside the workspace, most recently used first."""
+        for uri in reversed(list(self._recent)):
+            other = self._recent[uri]
+            if uri != current and self._root_of(uri) is not None:
+                yield Source((uri, other.version), self.relative_path(uri), other.lines)
+
+    def _finish(
+        self, doc: Document, row: int, index: int, ctx: Context, raw: str, chat: bool
+    ) -> Suggestion | None:
+        text = finish(raw, ctx, chat=chat)
         if text is None:
+            self.typed_ahead.forget(doc.uri)
             return None
-        start = word_start(ctx.line_prefix)
+        found = self._suggestion(doc, row, index, text, uuid.uuid4().hex)
+        anchor = doc.text_before(row, index, ANCHOR_CHARS)
+        self.typed_ahead.remember(doc.uri, Shown(anchor, ctx.line_suffix, text, found.id))
+        self.stats.shown[doc.language_id] += 1
+        return found
+
+    @staticmethod
+    def _suggestion(doc: Document, row: int, index: int, text: str, id_: str) -> Suggestion:
+        content = doc.lines[row][:index]
+        start = word_start(content)
         return Suggestion(
             text=text,
             line=row,
             character=index_to_column(content, index, doc.encoding),
             word_start=index_to_column(content, start, doc.encoding),
-            word=ctx.line_prefix[start:],
-            id=uuid.uuid4().hex,
+            word=content[start:],
+            id=id_,
             language=doc.language_id,
         )
 
@@ -200,51 +250,42 @@ class Engine:
                 async with aclosing(self.backend.stream(request, settings)) as pieces:
                     async for piece in pieces:
                         if cutter.feed(piece):
+                            self.stats.count("early_stop")
                             break
         except TimeoutError as exc:
             raise be.BackendTimeout(f"no answer within {settings.timeout_ms} ms") from exc
         finally:
             self._inflight -= 1
+            self._last_io = time.monotonic()
             self._set_status()
+        self.faults.succeeded()
         return cutter.text
 
-    # -- faults -----------------------------------------------------------------------------
+    # -- acceptance, connection, status ---------------------------------------------------------
 
-    def _report(self, exc: be.BackendError, settings: Settings) -> None:
-        text = redact.scrub(str(exc))
-        if isinstance(exc, be.AuthError):
-            self._show_once(
-                "auth",
-                MessageType.Error,
-                f"qwen-lsp: the backend refused the API key ({text}). Check `apiKey` and that "
-                f"the key belongs to the region of `baseUrl` ({settings.base_url}).",
-            )
-        elif isinstance(exc, be.RateLimitError):
-            self._backoff = min(60.0, max(2.0, self._backoff * 2))
-            pause = exc.retry_after if exc.retry_after is not None else self._backoff
-            self._blocked_until = time.monotonic() + pause
-            self._show_once(
-                "rate-limit",
-                MessageType.Warning,
-                f"qwen-lsp: rate limited by the backend ({text}); pausing completions for "
-                f"{pause:.0f} s.",
-            )
-        elif isinstance(exc, be.ModelNotFoundError):
-            self._show_once(
-                "model",
-                MessageType.Error,
-                f"qwen-lsp: model {settings.model!r} was not found or this key cannot use it "
-                f"({text}). Check the `model` setting.",
-            )
-        else:
-            self.notifier.log(MessageType.Warning, f"qwen-lsp: completion failed: {text}")
-        self.notifier.status("error", text)
+    def accepted(self, argument: object) -> None:
+        """The editor ran the accept command of an item it had shown."""
+        language = argument.get("language", "") if isinstance(argument, dict) else ""
+        self.stats.accepted[str(language)] += 1
+        log.info("accepted a %s completion; stats: %s", language or "?", self.stats.snapshot())
 
-    def _show_once(self, key: str, level: MessageType, text: str) -> None:
-        self.notifier.log(level, text)
-        if key not in self._shown:
-            self._shown.add(key)
-            self.notifier.show(level, text)
+    async def warm(self) -> None:
+        """Start-up: load the tokenizer and open the backend connection, side by side."""
+        await asyncio.gather(self._load_tokenizer(), self._warm_connection())
+
+    async def _load_tokenizer(self) -> None:
+        self.count = await asyncio.to_thread(counter_for, self.settings.model)
+
+    async def _warm_connection(self) -> None:
+        settings = self.settings
+        if settings.enabled and (settings.api_key or settings.is_local):
+            self._last_io = time.monotonic()
+            await self.backend.warm(settings)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _set_status(self) -> None:
         if not self.settings.enabled:
@@ -254,17 +295,28 @@ class Engine:
         else:
             self.notifier.status("ready", self.settings.model)
 
+    def _log(self, text: str) -> None:
+        self.notifier.log(MessageType.Warning, f"qwen-lsp: {text}")
+
     # -- workspace ----------------------------------------------------------------------------
+
+    def _root_of(self, uri: str) -> str | None:
+        parts = urlsplit(uri)
+        if parts.scheme != "file":
+            return None
+        path = unquote(parts.path)
+        return next((r for r in self.roots if path.startswith(r.rstrip("/") + "/")), None)
 
     def relative_path(self, uri: str) -> str:
         """The document's path relative to its workspace folder (as the prompt shows it)."""
-        parts = urlsplit(uri)
-        path = unquote(parts.path) if parts.scheme == "file" else uri
-        for root in self.roots:
-            if path.startswith(root.rstrip("/") + "/"):
-                return path[len(root.rstrip("/")) + 1 :]
+        root = self._root_of(uri)
+        path = unquote(urlsplit(uri).path)
+        if root is not None:
+            return path[len(root.rstrip("/")) + 1 :]
         return path.rsplit("/", 1)[-1]
 
     async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         await self.scheduler.close()
         await self.backend.aclose()

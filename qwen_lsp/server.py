@@ -63,7 +63,7 @@ class QwenProtocol(LanguageServerProtocol):
     @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        self._server.engine.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+        self._server.engine.open_document(doc.uri, doc.text, doc.version, doc.language_id)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
@@ -75,16 +75,12 @@ class QwenProtocol(LanguageServerProtocol):
             for c in params.content_changes
         ]
         uri = params.text_document.uri
-        engine = self._server.engine
-        if engine.documents.change(uri, params.text_document.version, changes) is None:
+        if not self._server.engine.change_document(uri, params.text_document.version, changes):
             log.warning("didChange for %s, which is not open; ignored", uri)
-        engine.edited(uri)
 
     @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        self._server.engine.edited(uri)
-        self._server.engine.documents.close(uri)
+        self._server.engine.close_document(params.text_document.uri)
 
 
 def _range(r: lsp.Range) -> tuple[int, int, int, int]:

@@ -258,6 +258,8 @@ class LoggedRequest:
     reply: Reply | None = None
     #: Whether the reply was a stream (None until decided).
     streamed: bool | None = None
+    #: The client's (host, port): equal ports mean one kept-alive connection.
+    peer: tuple[str, int] | None = None
     #: The ``request_id`` in error bodies and the ``x-request-id`` header.
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
@@ -323,6 +325,11 @@ def _endpoint_of(path: str) -> str | None:
     if path.endswith("/models"):
         return "models"
     return None
+
+
+def _peer(request: web.BaseRequest) -> tuple[str, int] | None:
+    peername = request.transport.get_extra_info("peername") if request.transport else None
+    return (str(peername[0]), int(peername[1])) if peername else None
 
 
 def _client_gone(request: web.BaseRequest) -> bool:
@@ -650,6 +657,7 @@ class FakeQwen:
                 body=body,
                 raw=raw,
                 started=started,
+                peer=_peer(request),
             )
             self._requests.append(entry)
         try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from qwen_lsp.context import build_context, estimate_tokens, word_start
+from qwen_lsp.context import build_context, word_start
 from qwen_lsp.documents import split_lines
+from qwen_lsp.tokens import estimate_tokens
 
 SOURCE = "".join(f"line{i:03d} = {i}\n" for i in range(100))  # 13 characters a line
 

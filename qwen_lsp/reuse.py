@@ -1,0 +1,95 @@
+"""Reuse: answers that need no backend call (the engine asks before scheduling a request).
+
+* :class:`TypedAhead`: while the user types the first characters of the suggestion last shown
+  in a document, the rest of that suggestion is the answer.
+* :class:`AnswerCache`: an LRU of model answers keyed by everything the request depends on
+  (endpoint, model, prompt or messages, sampling settings), so undo, or moving the cursor away
+  and back, asks nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .prompts import BackendRequest
+
+# How much text before the cursor identifies where a suggestion was shown.
+ANCHOR_CHARS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A suggestion as it was shown: where (the text around the cursor) and what."""
+
+    anchor: str  # the last ANCHOR_CHARS characters before the cursor
+    line_suffix: str  # the cursor line right of the cursor
+    text: str
+    id: str
+
+
+class TypedAhead:
+    """The last suggestion shown per document, and whether the user is typing it."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, Shown] = {}
+
+    def remember(self, uri: str, shown: Shown) -> None:
+        self._shown[uri] = shown
+
+    def forget(self, uri: str) -> None:
+        self._shown.pop(uri, None)
+
+    def clear(self) -> None:
+        self._shown.clear()
+
+    def lookback(self, uri: str) -> int:
+        """How many characters before the cursor :meth:`match` needs to see."""
+        shown = self._shown.get(uri)
+        return len(shown.anchor) + len(shown.text) if shown else 0
+
+    def match(self, uri: str, before: str, line_suffix: str) -> tuple[str, Shown] | None:
+        """The rest of the shown suggestion, if ``before`` (the text before the cursor, at
+        least :meth:`lookback` characters of it) is its anchor followed by a start of it."""
+        shown = self._shown.get(uri)
+        if shown is None or line_suffix != shown.line_suffix:
+            return None
+        at = before.rfind(shown.anchor, max(0, len(before) - len(shown.anchor) - len(shown.text)))
+        if at < 0:
+            return None
+        typed = before[at + len(shown.anchor) :]
+        if not shown.text.startswith(typed):
+            return None
+        rest = shown.text[len(typed) :]
+        return (rest, shown) if rest.strip() else None
+
+
+class AnswerCache:
+    """Least-recently-used model answers by request."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+
+    @staticmethod
+    def key(request: BackendRequest) -> str:
+        body = {k: v for k, v in request.body.items() if k != "stream"}
+        payload = json.dumps([request.path, body], sort_keys=True, ensure_ascii=False)
+        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        text = self._items.get(key)
+        if text is not None:
+            self._items.move_to_end(key)
+        return text
+
+    def put(self, key: str, text: str) -> None:
+        self._items[key] = text
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()

@@ -1,0 +1,93 @@
+"""Repository snippets: the most relevant pieces of other files (the context stage, part two).
+
+Other open documents, and recently closed ones, are cut into overlapping windows of lines. Each
+window is scored by the Jaccard similarity between its identifiers and those around the cursor;
+the best windows that fit the ``maxRepoTokens`` budget go into the prompt, one per file, the most
+relevant last (nearest the current file, as Qwen's repository-level format orders files).
+
+A window's identifiers are computed once per document version (:class:`SnippetIndex`), so a
+keystroke in the current file costs one pass over cached sets, not a re-read of other files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .context import Snippet
+from .tokens import TokenCounter
+
+WINDOW_LINES = 24
+STEP_LINES = 12
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]{2,}")
+
+Windows = list[tuple[int, frozenset[str]]]
+
+
+def identifiers(text: str) -> frozenset[str]:
+    """The identifiers of three or more characters in ``text``."""
+    return frozenset(_IDENTIFIER.findall(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file that may lend snippets: its path as the prompt shows it, and its lines."""
+
+    key: tuple[str, int]  # (uri, version): what the cached windows are valid for
+    path: str
+    lines: Sequence[str]
+
+
+class SnippetIndex:
+    """Identifier sets of each source's windows, cached by (uri, version), least recent evicted."""
+
+    def __init__(self, max_sources: int = 64) -> None:
+        self._cache: OrderedDict[str, tuple[int, Windows]] = OrderedDict()
+        self._max = max_sources
+
+    def windows(self, source: Source) -> Windows:
+        uri, version = source.key
+        cached = self._cache.get(uri)
+        if cached is not None and cached[0] == version:
+            self._cache.move_to_end(uri)
+            return cached[1]
+        lines = source.lines
+        starts = range(0, max(1, len(lines) - WINDOW_LINES + STEP_LINES), STEP_LINES)
+        windows = [(s, identifiers("".join(lines[s : s + WINDOW_LINES]))) for s in starts]
+        self._cache[uri] = (version, windows)
+        self._cache.move_to_end(uri)
+        while len(self._cache) > self._max:
+            self._cache.popitem(last=False)
+        return windows
+
+
+def select_snippets(
+    query: str,
+    sources: Iterable[Source],
+    budget: int,
+    count: TokenCounter,
+    index: SnippetIndex,
+) -> tuple[Snippet, ...]:
+    """The best window of each relevant source, within ``budget`` tokens, best last."""
+    wanted = identifiers(query)
+    if not wanted or budget <= 0:
+        return ()
+    best: dict[str, tuple[float, Source, int]] = {}
+    for source in sources:
+        for start, found in index.windows(source):
+            if not found:
+                continue
+            score = len(wanted & found) / len(wanted | found)
+            if score > 0 and score > best.get(source.path, (0.0, source, 0))[0]:
+                best[source.path] = (score, source, start)
+    chosen: list[tuple[float, Snippet]] = []
+    used = 0
+    for score, source, start in sorted(best.values(), key=lambda b: b[0], reverse=True):
+        text = "".join(source.lines[start : start + WINDOW_LINES])
+        cost = count(text) + count(source.path) + 2
+        if used + cost <= budget:
+            chosen.append((score, Snippet(source.path, text)))
+            used += cost
+    return tuple(snippet for _, snippet in sorted(chosen, key=lambda c: c[0]))
