@@ -17,8 +17,13 @@ def source(uri: str, text: str, version: int = 1) -> Source:
 
 def test_picks_the_window_that_shares_identifiers_with_the_cursor() -> None:
     query = "radius = read()\nprint(area_of_circle(radius))\n"
-    chosen = select_snippets(query, [source("f:///geo.py", GEOMETRY), source("f:///n.py", NAMES)],
-                             budget=400, count=estimate_tokens, index=SnippetIndex())
+    chosen = select_snippets(
+        query,
+        [source("f:///geo.py", GEOMETRY), source("f:///n.py", NAMES)],
+        budget=400,
+        count=estimate_tokens,
+        index=SnippetIndex(),
+    )
     assert [s.path for s in chosen] == ["geo.py"]
     assert "def area_of_circle(radius)" in chosen[0].text
     assert len(chosen[0].text.splitlines()) <= 24
@@ -31,8 +36,9 @@ def test_best_goes_last_and_the_budget_holds() -> None:
     assert [s.path for s in both] == ["geo.py", "n.py"]  # names matches more: nearest the file
     one = select_snippets(query, sources, budget=40, count=estimate_tokens, index=SnippetIndex())
     assert [s.path for s in one] == ["n.py"]
-    assert select_snippets(query, sources, budget=0, count=estimate_tokens,
-                           index=SnippetIndex()) == ()
+    assert (
+        select_snippets(query, sources, budget=0, count=estimate_tokens, index=SnippetIndex()) == ()
+    )
 
 
 def test_windows_are_cached_per_version() -> None:
