@@ -48,6 +48,7 @@ __all__ = ["Engine", "Notifier"]
 
 RECENT_CLOSED = 8  # closed documents kept as snippet sources
 MAX_SOURCES = 16  # most recently used documents searched for snippets
+MAX_SOURCE_LINES = 20_000  # larger files lend no snippets (indexing them would stall a keystroke)
 REWARM_AFTER_S = 60.0  # idle time after which an edit re-opens the backend connection
 
 
@@ -88,6 +89,8 @@ class Engine:
             self.notifier.show(MessageType.Warning, error)
         if new != self.settings:
             redact.add_secret(new.api_key)
+            if new.model != self.settings.model and self.count is not estimate_tokens:
+                self._spawn(self._load_tokenizer(new.model))
             self.settings = new
             self.faults.reset()
             self.cache.clear()
@@ -205,12 +208,18 @@ class Engine:
         )
         return dataclasses.replace(ctx, snippets=snippets, repo_name=PurePosixPath(root).name)
 
-    def _sources(self, current: str) -> Iterable[Source]:
-        """Other documents inside the workspace, most recently used first."""
-        for uri in reversed(list(self._recent)):
+    def _sources(self, current: str) -> list[Source]:
+        """Other documents inside the workspace, the most recently used first."""
+        sources: list[Source] = []
+        for uri in reversed(self._recent):
             other = self._recent[uri]
-            if uri != current and self._root_of(uri) is not None:
-                yield Source((uri, other.version), self.relative_path(uri), other.lines)
+            if uri == current or len(other.lines) > MAX_SOURCE_LINES:
+                continue
+            if self._root_of(uri) is not None:
+                sources.append(Source((uri, other.version), self.relative_path(uri), other.lines))
+                if len(sources) == MAX_SOURCES:
+                    break
+        return sources
 
     def _finish(
         self, doc: Document, row: int, index: int, ctx: Context, raw: str, chat: bool
@@ -273,8 +282,8 @@ class Engine:
         """Start-up: load the tokenizer and open the backend connection, side by side."""
         await asyncio.gather(self._load_tokenizer(), self._warm_connection())
 
-    async def _load_tokenizer(self) -> None:
-        self.count = await asyncio.to_thread(counter_for, self.settings.model)
+    async def _load_tokenizer(self, model: str | None = None) -> None:
+        self.count = await asyncio.to_thread(counter_for, model or self.settings.model)
 
     async def _warm_connection(self) -> None:
         settings = self.settings

@@ -17,6 +17,8 @@ from . import backend as be
 from . import redact
 from .config import Settings
 
+MAX_PAUSE_S = 600.0  # a Retry-After longer than this is not taken at its word
+
 
 class Notifier(Protocol):
     """How the engine reaches the user (``window/showMessage``, ``window/logMessage``...)."""
@@ -68,6 +70,7 @@ class FaultPolicy:
         elif isinstance(exc, be.RateLimitError):
             self._backoff = min(60.0, max(2.0, self._backoff * 2))
             pause = exc.retry_after if exc.retry_after is not None else self._backoff
+            pause = min(pause, MAX_PAUSE_S)
             self._blocked_until = time.monotonic() + pause
             self.show_once(
                 "rate-limit",
