@@ -35,7 +35,8 @@ async def test_bad_values_are_shown_and_the_old_value_kept(start: Starter, fake:
     assert completions(fake)[0].body["model"] == "qwen2.5-coder-3b-instruct"
     session.configure({"temperature": 5})
     assert await until(lambda: len(session.shown()) == 3)
-    await session.inline(uri, 0, 4)
+    session.edit(uri, 2, "y = \n", (1, 0, 1, 0))  # somewhere new, so the cache cannot answer
+    assert await session.inline(uri, 1, 4) == "1"
     assert completions(fake)[1].body["temperature"] == 0.2  # the default stayed
 
 
