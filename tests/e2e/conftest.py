@@ -177,11 +177,13 @@ async def start(fake: FakeQwen, tmp_path: Path) -> AsyncIterator[Starter]:
         encodings: list[str] | None = None,
         inline: bool = True,
         raw_options: Any = None,
+        env: dict[str, str] | None = None,
         **settings: Any,
     ) -> Session:
         log_file = tmp_path / f"server{len(sessions)}.log"
         config = ClientServerConfig(
-            server_command=[*SERVER, "--log-file", str(log_file)], server_env=server_env()
+            server_command=[*SERVER, "--log-file", str(log_file)],
+            server_env={**server_env(), **(env or {})},
         )
         client = await config.start()
         assert isinstance(client, LanguageClient)
@@ -190,11 +192,9 @@ async def start(fake: FakeQwen, tmp_path: Path) -> AsyncIterator[Starter]:
             inline_completion=lsp.InlineCompletionClientCapabilities() if inline else None,
             completion=lsp.CompletionClientCapabilities(),
         )
-        options = (
-            raw_options
-            if raw_options is not None
-            else {"baseUrl": fake.base_url, "debounceMs": 0, **settings}
-        )
+        options = raw_options if raw_options is not None else {"debounceMs": 0, **settings}
+        if raw_options is None and not (env or {}).get("DASHSCOPE_BASE_URL"):
+            options.setdefault("baseUrl", fake.base_url)
         result = await client.initialize_session(
             lsp.InitializeParams(
                 capabilities=lsp.ClientCapabilities(general=general, text_document=text_document),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -78,6 +79,13 @@ def test_complete_reports_backend_errors(fake: FakeQwen, source: Path) -> None:
     done = run("complete", f"{source}:2:5", env=env)
     assert done.returncode == 1
     assert "refused the API key" in done.stderr and "sk-wrong-123456" not in done.stderr
+
+
+def test_the_installed_command() -> None:
+    command = shutil.which("qwen-lsp")
+    assert command, "pip install -e . puts qwen-lsp on PATH"
+    done = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"qwen-lsp {__version__}"
 
 
 def test_version_and_help() -> None:

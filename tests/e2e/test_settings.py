@@ -53,3 +53,17 @@ async def test_disabled_means_no_backend_calls(start: Starter, fake: FakeQwen) -
     session.configure({"enabled": True})
     fake.default = Reply(text="1")
     assert await session.inline(uri, 0, 4) == "1"
+
+
+async def test_key_and_endpoint_from_the_environment(start: Starter, fake: FakeQwen) -> None:
+    fake.default = Reply(text="1")
+    env = {"DASHSCOPE_API_KEY": "sk-from-env-123", "DASHSCOPE_BASE_URL": fake.base_url}
+    session = await start(env=env)
+    uri = session.open("x = \n")
+    assert await session.inline(uri, 0, 4) == "1"
+    [request] = completions(fake)
+    assert request.headers["authorization"] == "Bearer sk-from-env-123"
+    session.configure({"apiKey": "sk-from-settings-456"})  # settings win over the environment
+    session.edit(uri, 2, "y", (0, 4, 0, 4))
+    await session.inline(uri, 0, 5)
+    assert completions(fake)[1].headers["authorization"] == "Bearer sk-from-settings-456"
