@@ -26,6 +26,10 @@ from .prompts import SPECIAL_TOKENS
 _CLOSERS = frozenset(")]}>\"'`;:,")
 _BLOCK_CLOSER = re.compile(r"^(?:[}\])]|end\b|fi\b|done\b|esac\b)")
 _OPENER = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\bbegin)\s*(?:#.*|//.*)?$")
+# Blocks that languages like Ruby, Lua or Elixir open with a keyword and close with `end`.
+_KEYWORD_OPENER = re.compile(
+    r"^\s*(?:(?:local\s+)?function|def|defp|class|module|if|unless|while|until|for|case)\b"
+)
 _FENCE = re.compile(r"^\s*```")
 _TOKEN_LOOP = re.compile(r"(.{1,16}?)\1{7,}$", re.DOTALL)
 _SPECIAL = re.compile("|".join(re.escape(t) for t in SPECIAL_TOKENS))
@@ -131,7 +135,8 @@ def limit_scope(text: str, ctx: Context, final: bool = True) -> tuple[str, bool]
         return text, False
     base = _width(nonblank[0])
     # A block opener left of the cursor (`def f():|`) makes the completion that block's body.
-    opener = bool(_OPENER.search(ctx.line_prefix.rstrip())) if ctx.line_prefix.strip() else False
+    head = ctx.line_prefix.rstrip()
+    opener = bool(head) and bool(_OPENER.search(head) or _KEYWORD_OPENER.match(head))
     following = _next_suffix_line(ctx)
 
     # Only lines known to be complete (followed by a newline) can end the scope.
@@ -141,7 +146,7 @@ def limit_scope(text: str, ctx: Context, final: bool = True) -> tuple[str, bool]
             continue
         if not final and i == len(lines) - 1:
             break
-        if following and line.strip() == following:
+        if following and line.rstrip() == following:
             return "\n".join(lines[:i]), True
         width = _width(line)
         if opener and width <= base:
@@ -154,10 +159,11 @@ def limit_scope(text: str, ctx: Context, final: bool = True) -> tuple[str, bool]
 
 
 def _next_suffix_line(ctx: Context) -> str:
-    """The first non-blank line after the cursor line, stripped."""
+    """The first non-blank line after the cursor line (indentation kept: a class's closing
+    brace is not the method's)."""
     for line in ctx.suffix.split("\n")[1:]:
         if line.strip():
-            return line.strip()
+            return line.rstrip()
     return ""
 
 

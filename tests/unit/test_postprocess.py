@@ -6,7 +6,7 @@ import pytest
 
 from qwen_lsp.context import Context
 from qwen_lsp.documents import line_content, split_lines
-from qwen_lsp.postprocess import StreamCutter, finish
+from qwen_lsp.postprocess import StreamCutter, drop_repetition, finish
 
 
 def at(source: str) -> Context:
@@ -121,6 +121,56 @@ CASES = [
         "print(os.getcwd())",
     ),
     ("fim: an echo-like start is kept for FIM", "x = |\n", "x = 1", False, "x = 1"),
+    # --- more languages --------------------------------------------------------------------------
+    (
+        "java: method body, closing brace kept once",
+        "class A {\n    int twice(int x) {|\n}\n",
+        "\n        return 2 * x;\n    }\n\n    int thrice(int x) {",
+        False,
+        "\n        return 2 * x;\n    }",
+    ),
+    (
+        "ruby: block closed by end",
+        "def greet(name)|\n",
+        '\n  puts "hi #{name}"\nend\n\ndef other\nend',
+        False,
+        '\n  puts "hi #{name}"\nend',
+    ),
+    (
+        "rust: match arm mid-line keeps one line",
+        "match x {\n    Some(v) => |,\n}\n",
+        "v * 2,\n    None => 0,",
+        False,
+        "v * 2",
+    ),
+    (
+        "typescript: arrow function body",
+        "const add = (a: number, b: number) => {|\n",
+        "\n  return a + b;\n};\n\nexport {};",
+        False,
+        "\n  return a + b;\n};",
+    ),
+    (
+        "python: string argument closed by the editor",
+        'open("|")\n',
+        'data.txt")',
+        False,
+        "data.txt",
+    ),
+    (
+        "go: if err block after opener",
+        "\tf, err := os.Open(p)\n\tif err != nil {|\n",
+        "\n\t\treturn err\n\t}\n\tdefer f.Close()",
+        False,
+        "\n\t\treturn err\n\t}",
+    ),
+    (
+        "lua: block closed by end keeps the end",
+        "function f()|\n",
+        "\n  return 1\nend\nprint(f())",
+        False,
+        "\n  return 1\nend",
+    ),
 ]
 
 
@@ -129,6 +179,11 @@ CASES = [
 )
 def test_golden(name: str, source: str, raw: str, chat: bool, expected: str | None) -> None:
     assert finish(raw, at(source), chat=chat) == expected
+
+
+def test_nested_closers_are_not_a_repetition_loop() -> None:
+    closers = "go();\n    }\n  }\n}"
+    assert drop_repetition(closers) == closers
 
 
 def test_stream_cutter_stops_at_the_cut_point_mid_line() -> None:
