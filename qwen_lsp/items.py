@@ -43,10 +43,15 @@ def inline_list(s: Suggestion) -> lsp.InlineCompletionList:
     return lsp.InlineCompletionList(items=[item])
 
 
-def completion_list(s: Suggestion, markdown: bool = True) -> lsp.CompletionList:
+def completion_list(
+    s: Suggestion, markdown: bool = True, snippet: bool = False
+) -> lsp.CompletionList:
     """``textDocument/completion``: one item that inserts the same text.
 
     ``markdown``: the client renders Markdown documentation (else it gets plain text).
+    ``snippet``: the client supports snippets. The text is then sent as a snippet with every
+    ``\\``, ``$`` and ``}`` escaped, so it inserts literally: Neovim 0.11+ inserts a plain-text
+    edit only up to its first space (it treats it as a word), but a snippet whole.
     """
     new_text = s.word + s.text
     label = _label(new_text)
@@ -63,13 +68,22 @@ def completion_list(s: Suggestion, markdown: bool = True) -> lsp.CompletionList:
         )
         if markdown
         else new_text,
-        text_edit=edit,
-        insert_text_format=lsp.InsertTextFormat.PlainText,
+        text_edit=lsp.TextEdit(range=edit.range, new_text=escape_snippet(new_text))
+        if snippet
+        else edit,
+        insert_text_format=lsp.InsertTextFormat.Snippet
+        if snippet
+        else lsp.InsertTextFormat.PlainText,
         filter_text=new_text.split("\n", 1)[0],
         sort_text="0",
         preselect=True,
     )
     return lsp.CompletionList(is_incomplete=True, items=[item])
+
+
+def escape_snippet(text: str) -> str:
+    """``text`` as a snippet that expands to exactly ``text``."""
+    return text.replace("\\", "\\\\").replace("$", "\\$").replace("}", "\\}")
 
 
 def empty_completion_list() -> lsp.CompletionList:

@@ -122,16 +122,15 @@ class QwenLanguageServer(LanguageServer):
         # pygls would pop up "Error in server" for every malformed notification; log instead.
         log.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
-    def client_renders_markdown(self) -> bool:
-        """Whether completion item documentation may be Markdown for this client."""
+    def completion_formats(self) -> tuple[bool, bool]:
+        """Whether this client's completion items may carry Markdown docs, and snippets."""
         document = self.client_capabilities.text_document
         completion = document.completion if document else None
         item = completion.completion_item if completion else None
-        return bool(
-            item
-            and item.documentation_format
-            and (lsp.MarkupKind.Markdown in item.documentation_format)
-        )
+        if item is None:
+            return False, False
+        markdown = lsp.MarkupKind.Markdown in (item.documentation_format or ())
+        return markdown, bool(item.snippet_support)
 
     def workspace_roots(self) -> list[str]:
         uris = [f.uri for f in self.workspace.folders.values()]
@@ -205,7 +204,8 @@ def create_server() -> QwenLanguageServer:
         )
         if found is None:
             return items.empty_completion_list()
-        return items.completion_list(found, markdown=ls.client_renders_markdown())
+        markdown, snippet = ls.completion_formats()
+        return items.completion_list(found, markdown=markdown, snippet=snippet)
 
     @server.command(items.ACCEPT_COMMAND)
     def accepted(ls: QwenLanguageServer, *args: Any) -> None:

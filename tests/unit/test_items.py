@@ -39,3 +39,23 @@ def test_completion_item_replaces_the_word_with_word_plus_text() -> None:
 def test_label_of_a_suggestion_that_starts_on_the_next_line() -> None:
     s = Suggestion(text="\n    return 1", line=0, character=9, word_start=9, word="")
     assert completion_list(s).items[0].label == "return 1"
+
+
+def test_snippet_clients_get_an_escaped_snippet_that_expands_to_the_same_text() -> None:
+    s = Suggestion(text='f"${x}" + a\\b}', line=0, character=2, word_start=0, word="ab")
+    item = completion_list(s, snippet=True).items[0]
+    assert item.insert_text_format == lsp.InsertTextFormat.Snippet
+    assert isinstance(item.text_edit, lsp.TextEdit)
+    assert item.text_edit.new_text == 'abf"\\${x\\}" + a\\\\b\\}'
+    assert unescape(item.text_edit.new_text) == "ab" + s.text
+
+
+def unescape(snippet: str) -> str:
+    """What a snippet engine inserts for a snippet without tabstops or placeholders."""
+    out, i = [], 0
+    while i < len(snippet):
+        if snippet[i] == "\\" and i + 1 < len(snippet) and snippet[i + 1] in "\\$}":
+            i += 1
+        out.append(snippet[i])
+        i += 1
+    return "".join(out)
