@@ -75,19 +75,22 @@ def select_snippets(
     if not wanted or budget <= 0:
         return ()
     best: dict[str, tuple[float, Source, int]] = {}
+    size = len(wanted)
     for source in sources:
+        top = 0.0
         for start, found in index.windows(source):
-            if not found:
-                continue
-            score = len(wanted & found) / len(wanted | found)
-            if score > 0 and score > best.get(source.path, (0.0, source, 0))[0]:
-                best[source.path] = (score, source, start)
+            shared = len(wanted & found)
+            if shared:
+                score = shared / (size + len(found) - shared)  # Jaccard, without the union set
+                if score > top:
+                    top = score
+                    best[source.path] = (score, source, start)
     chosen: list[tuple[float, Snippet]] = []
     used = 0
     for score, source, start in sorted(best.values(), key=lambda b: b[0], reverse=True):
-        text = "".join(source.lines[start : start + WINDOW_LINES])
-        cost = count(text) + count(source.path) + 2
+        window = source.lines[start : start + WINDOW_LINES]
+        cost = sum(count(line) for line in window) + count(source.path) + 2  # lines are cached
         if used + cost <= budget:
-            chosen.append((score, Snippet(source.path, text)))
+            chosen.append((score, Snippet(source.path, "".join(window))))
             used += cost
     return tuple(snippet for _, snippet in sorted(chosen, key=lambda c: c[0]))
