@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
@@ -120,7 +120,9 @@ class QwenLanguageServer(LanguageServer):
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every malformed notification; log instead.
-        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        # An unknown method is the client's business (already answered with MethodNotFound).
+        level = logging.INFO if isinstance(error, JsonRpcMethodNotFound) else logging.WARNING
+        log.log(level, "%s: %s", getattr(source, "__name__", source), error)
 
     def completion_formats(self) -> tuple[bool, bool]:
         """Whether this client's completion items may carry Markdown docs, and snippets."""

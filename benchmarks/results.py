@@ -1,0 +1,45 @@
+"""Everything one run measured, in one object the report and the plot read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.doc_cost import EditCost
+from benchmarks.footprint import Footprint
+from benchmarks.machine import Machine
+from benchmarks.oracle import Latency
+from benchmarks.overhead import ChangeCost, RequestOverhead
+from benchmarks.replay import ReplayResult
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """How the run was set up."""
+
+    mode: str
+    seed: int
+    latency: Latency
+    wait_cap_s: float
+    wrong_share: float
+    debounce_ms: int | None
+    corpus: tuple[str, ...]
+    keys_per_file: int
+    startup_runs: int
+    documents: int
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """One run's figures; ``peer`` is None when tabby-agent was skipped (``peer_note`` says why)."""
+
+    machine: Machine
+    conditions: Conditions
+    qwen: ReplayResult
+    peer: ReplayResult | None
+    overhead: tuple[RequestOverhead, ...]
+    change: tuple[ChangeCost, ...]
+    edits: tuple[EditCost, ...]
+    footprints: tuple[Footprint, ...]
+    peer_note: str | None
+    duration_s: float
