@@ -14,22 +14,20 @@ what tabby-agent 1.5 calls, in the shapes it checks:
 Requests are logged as the fake Qwen server's :class:`LoggedRequest` objects (the ``reply``,
 ``started``, ``finished``, ``chunks_sent`` and ``disconnected`` fields mean the same), so the
 replay reads both logs with one piece of code. It serves from a daemon thread with its own event
-loop, like the fake Qwen server.
+loop, like the fake Qwen server (both are :class:`ThreadedApp` subclasses).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 import uuid
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from tests.support.fake_qwen import LoggedRequest, Reply, Responder
+from tests.support.aiohttp_thread import ThreadedApp, catch_all
+from tests.support.fake_qwen import LoggedRequest, Reply, RequestLog, Responder
 
 _POLL_S = 0.005
 
@@ -50,91 +48,21 @@ HEALTH: dict[str, Any] = {
 }
 
 
-class FakeTabby:
+class FakeTabby(ThreadedApp, RequestLog):
     """The fake server; ``start()`` / ``stop()`` or use it as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
+        ThreadedApp.__init__(
+            self, catch_all(self._handle), host=host, shutdown_timeout=1, name="fake-tabby"
+        )
+        RequestLog.__init__(self)
         self.default = Reply()
         self.responder: Responder | None = None
-        self._port: int | None = None
-        self._lock = threading.Lock()
-        self._requests: list[LoggedRequest] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
 
     @property
     def base_url(self) -> str:
         """The endpoint tabby-agent's config points at."""
-        if self._port is None:
-            raise RuntimeError("FakeTabby is not running")
-        return f"http://{self.host}:{self._port}"
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        """A snapshot of the log; the entries are updated while their replies go out."""
-        with self._lock:
-            return list(self._requests)
-
-    def clear(self) -> None:
-        """Forget the logged requests."""
-        with self._lock:
-            self._requests.clear()
-
-    def start(self) -> Self:
-        """Serve from a background thread; returns once the port is bound."""
-        self._thread = threading.Thread(target=self._run, name="fake-tabby", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise TimeoutError("FakeTabby did not start")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and join the thread."""
-        if self._thread is None:
-            return
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        self._thread = None
-        self._port = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.close()
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self.host, 0).start()
-            self._port = int(runner.addresses[0][1])
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
+        return f"http://{self.host}:{self.port}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/v1/health":
@@ -147,18 +75,7 @@ class FakeTabby:
 
     async def _complete(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        entry = LoggedRequest(
-            index=len(self._requests),
-            method=request.method,
-            path=request.path,
-            query=request.query_string,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.json(),
-            raw=raw,
-            started=time.monotonic(),
-        )
-        with self._lock:
-            self._requests.append(entry)
+        entry = self._record(request, raw, await request.json(), time.monotonic())
         reply = self._choose(entry)
         entry.reply = reply
         entry.streamed = False

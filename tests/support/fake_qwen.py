@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -67,10 +66,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from tests.support.aiohttp_thread import ThreadedApp, catch_all
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -78,6 +78,7 @@ __all__ = [
     "LoggedRequest",
     "Reply",
     "ReplyQueue",
+    "RequestLog",
     "Responder",
     "error_body",
     "main",
@@ -386,8 +387,51 @@ class ReplyQueue:
             return len(self._items)
 
 
-class FakeQwen:
-    """The fake server. ``start()`` / ``stop()`` or use it as a context manager."""
+class RequestLog:
+    """The request log of a fake server (a mixin): :attr:`requests` and :meth:`clear` for
+    tests, :meth:`_record` for the handlers. ``_lock`` guards it (subclasses may share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[LoggedRequest] = []
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """A snapshot (new list) of the logged requests; the entries themselves are live."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear(self) -> None:
+        """Forget the logged requests."""
+        with self._lock:
+            self._requests.clear()
+
+    def _record(
+        self, request: web.BaseRequest, raw: bytes, body: Any, started: float
+    ) -> LoggedRequest:
+        """Log a request that arrived at ``started`` (``time.monotonic()``); the new entry."""
+        with self._lock:
+            entry = LoggedRequest(
+                index=len(self._requests),
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                headers={key.lower(): value for key, value in request.headers.items()},
+                body=body,
+                raw=raw,
+                started=started,
+                peer=_peer(request),
+            )
+            self._requests.append(entry)
+        return entry
+
+
+class FakeQwen(ThreadedApp, RequestLog):
+    """The fake server. ``start()`` / ``stop()`` or use it as a context manager.
+
+    ``stop()`` cuts in-flight replies at once (their waits check :attr:`stopping`), even with
+    long ``ttft_ms``; a stopped server can be started again.
+    """
 
     def __init__(
         self,
@@ -404,24 +448,21 @@ class FakeQwen:
         401 ``invalid_api_key``. ``on_request`` is called in the server thread when a request
         is done (exceptions are logged and ignored).
         """
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
+        ThreadedApp.__init__(
+            self,
+            catch_all(self._handle),
+            host=host,
+            port=port,
+            shutdown_timeout=shutdown_timeout,
+            name="fake-qwen",
+        )
+        RequestLog.__init__(self)
         self.api_key = api_key
         self.models: tuple[str, ...] = tuple(models)
         self.on_request = on_request
-        self.shutdown_timeout = shutdown_timeout
         self.replies = ReplyQueue()
-        self._lock = threading.Lock()
         self._default = default if default is not None else Reply()
         self._responder: Responder | None = None
-        self._requests: list[LoggedRequest] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop_event: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-        self._stopping = False
 
     # ------------------------------------------------------------------ configuration
 
@@ -452,12 +493,7 @@ class FakeQwen:
         self.replies.push(*replies)
 
     # ------------------------------------------------------------------ lifecycle
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeQwen is not running")
-        return self._port
+    # start() / stop() / running / port / the context manager come from ThreadedApp.
 
     @property
     def origin(self) -> str:
@@ -467,111 +503,11 @@ class FakeQwen:
     def base_url(self) -> str:
         return f"{self.origin}/compatible-mode/v1"
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self, timeout: float = 10.0) -> Self:
-        """Start serving (no-op when already running); returns self."""
-        if self.running:
-            return self
-        self._ready.clear()
-        self._startup_error = None
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="fake-qwen", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            self.stop()
-            raise TimeoutError("FakeQwen did not start in time")
-        if self._startup_error is not None:
-            error = self._startup_error
-            self._thread.join(timeout)
-            self._thread = None
-            raise error
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop serving: in-flight replies are cut, the thread is joined. Idempotent."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._stopping = True
-        loop, stop_event = self._loop, self._stop_event
-        if loop is not None and stop_event is not None:
-            with contextlib.suppress(RuntimeError):  # the loop may already be closed
-                loop.call_soon_threadsafe(stop_event.set)
-        thread.join(timeout)
-        if thread.is_alive():
-            raise TimeoutError("FakeQwen thread did not stop in time")
-        self._thread = None
-        self._port = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:
-            if not self._ready.is_set():
-                self._startup_error = exc
-            else:
-                _log.exception("fake Qwen server crashed")
-        finally:
-            try:
-                pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
-            finally:
-                self._loop = None
-                self._stop_event = None
-                loop.close()
-                self._ready.set()
-
-    async def _serve(self) -> None:
-        self._stop_event = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=self.shutdown_timeout
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            await site.start()
-            self._port = int(runner.addresses[0][1])
-            self._ready.set()
-            if not self._stopping:  # stop() may have run before the event existed
-                await self._stop_event.wait()
-        finally:
-            await runner.cleanup()
-
     # ------------------------------------------------------------------ request log
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        """A snapshot (new list) of the logged requests; the entries themselves are live."""
-        with self._lock:
-            return list(self._requests)
 
     def clear(self) -> None:
         """Forget the logged requests and the queued replies (default/responder stay)."""
-        with self._lock:
-            self._requests.clear()
+        super().clear()
         self.replies.clear()
 
     def reset(self) -> None:
@@ -647,19 +583,7 @@ class FakeQwen:
                 body = json.loads(raw)
             except ValueError:
                 body = None
-        with self._lock:
-            entry = LoggedRequest(
-                index=len(self._requests),
-                method=request.method,
-                path=request.path,
-                query=request.query_string,
-                headers={key.lower(): value for key, value in request.headers.items()},
-                body=body,
-                raw=raw,
-                started=started,
-                peer=_peer(request),
-            )
-            self._requests.append(entry)
+        entry = self._record(request, raw, body, started)
         try:
             return await self._dispatch(request, entry)
         finally:
@@ -728,7 +652,7 @@ class FakeQwen:
         """Sleep, polling the connection; False if the client left or the server stops."""
         deadline = time.monotonic() + seconds
         while True:
-            if self._stopping or _client_gone(request):
+            if self.stopping or _client_gone(request):
                 return False
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -738,7 +662,7 @@ class FakeQwen:
     def _give_up(self, request: web.BaseRequest, entry: LoggedRequest) -> web.StreamResponse:
         """The client left (or we stop): mark it, drop the connection, return a dummy
         (handlers that already prepared a response return that one instead)."""
-        if not self._stopping:
+        if not self.stopping:
             entry.disconnected = True
         _close_connection(request)
         return web.Response(status=499)  # aiohttp's write fails quietly (ConnectionError)
@@ -765,7 +689,7 @@ class FakeQwen:
             await resp.write_eof()
         except ConnectionError:
             entry.status = None
-            entry.disconnected = not self._stopping
+            entry.disconnected = not self.stopping
         return resp
 
     async def _reply(
@@ -885,7 +809,7 @@ class FakeQwen:
             await resp.write(b"data: [DONE]\n\n")
             await resp.write_eof()
         except ConnectionError:
-            entry.disconnected = not self._stopping
+            entry.disconnected = not self.stopping
             _close_connection(request)
         return resp
 
