@@ -119,6 +119,7 @@ class Engine:
         self.scheduler.supersede(uri)
         self.typed_ahead.forget(uri)
         self.documents.close(uri)
+        self._trim_recent()
 
     def _trim_recent(self) -> None:
         closed = [u for u in self._recent if self.documents.get(u) is None]
