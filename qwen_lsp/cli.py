@@ -93,11 +93,7 @@ def _setup_logging(path: str | None, level: str) -> None:
 class _ConsoleNotifier:
     """Shows the engine's messages on standard error."""
 
-    def __init__(self) -> None:
-        self.shown: list[str] = []
-
     def show(self, level: MessageType, text: str) -> None:
-        self.shown.append(text)
         print(redact.scrub(text), file=sys.stderr)
 
     def log(self, level: MessageType, text: str) -> None:

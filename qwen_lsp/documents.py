@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -210,9 +210,6 @@ class DocumentStore:
 
     def get(self, uri: str) -> Document | None:
         return self._docs.get(uri)
-
-    def __iter__(self) -> Iterator[Document]:
-        return iter(list(self._docs.values()))
 
     def __len__(self) -> int:
         return len(self._docs)

@@ -31,7 +31,14 @@ from . import backend as be
 from . import redact
 from .config import Settings, defaults, parse_settings
 from .context import Context, build_context, word_start
-from .documents import Change, Document, DocumentStore, PositionError, index_to_column
+from .documents import (
+    Change,
+    Document,
+    DocumentStore,
+    PositionError,
+    index_to_column,
+    line_content,
+)
 from .faults import FaultPolicy, Notifier
 from .items import Suggestion
 from .postprocess import StreamCutter, finish
@@ -152,7 +159,7 @@ class Engine:
             self._log(f"{exc} in {uri}; answered empty")
             return None
 
-        line_suffix = doc.lines[row][index:].rstrip("\r\n")
+        line_suffix = line_content(doc.lines[row])[index:]
         before = doc.text_before(row, index, self.typed_ahead.lookback(uri))
         if (hit := self.typed_ahead.match(uri, before, line_suffix)) is not None:
             self.stats.count("typed_ahead")
@@ -168,11 +175,15 @@ class Engine:
             return None
         delay = 0.0 if invoked else settings.debounce_ms / 1000
         version = doc.version
+        answered = False  # the job ran to the end (else the scheduler superseded it)
 
         async def fetch() -> Suggestion | None:
+            nonlocal answered
             raw = await self._read(request, ctx, settings)
             self.cache.put(key, raw)
+            answered = True
             if doc.version != version or self.documents.get(uri) is not doc:
+                self.stats.count("stale")
                 return None  # never answer for an older version of the document
             return self._finish(doc, row, index, ctx, raw, request.chat)
 
@@ -182,7 +193,7 @@ class Engine:
             self.stats.count("error")
             self.faults.report(exc, settings)
             return None
-        if found is None:
+        if not answered:
             self.stats.count("superseded")
         return found
 
@@ -227,6 +238,7 @@ class Engine:
     ) -> Suggestion | None:
         text = finish(raw, ctx, chat=chat)
         if text is None:
+            self.stats.count("empty")
             self.typed_ahead.forget(doc.uri)
             return None
         found = self._suggestion(doc, row, index, text, uuid.uuid4().hex)

@@ -21,7 +21,7 @@ class Stats:
     accepted: Counter[str] = field(default_factory=Counter)
 
     def count(self, event: str) -> None:
-        """One more ``event`` (``backend``, ``cache``, ``typed_ahead``, ``superseded``...)."""
+        """One more ``event`` (``backend``, ``cache``, ``superseded``, ``stale``, ``empty``...)."""
         self.requests[event] += 1
 
     def snapshot(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcRequestCancelled
 
-from tests.e2e.conftest import Starter, completions, until
+from tests.e2e.conftest import Starter, completions, plain, until
 from tests.support.fake_qwen import FakeQwen, Reply
 
 
@@ -30,6 +30,8 @@ async def test_a_burst_makes_one_backend_call_for_the_newest_text(
     assert [i.insert_text for i in newest.items] == ["1"]
     [request] = completions(fake)
     assert "<|fim_prefix|>x = abcde<|fim_suffix|>" in request.body["prompt"]
+    stats = plain(await session.client.protocol.send_request_async("qwen/stats", {}))
+    assert stats["requests"] == {"backend": 1, "superseded": 4}
 
 
 async def test_superseded_requests_are_answered_before_the_debounce_elapses(
@@ -85,6 +87,8 @@ async def test_an_answer_for_an_older_version_is_never_returned(
     # An edit that the editor sends without asking again (Helix, eglot do this).
     session.edit(uri, 2, "\n", (0, 4, 0, 4))
     assert not (await asyncio.wait_for(pending, 5)).items
+    stats = plain(await session.client.protocol.send_request_async("qwen/stats", {}))
+    assert stats["requests"].get("stale", 0) + stats["requests"].get("superseded", 0) == 1
 
 
 async def test_documents_never_wait_on_each_other(start: Starter, fake: FakeQwen) -> None:
@@ -113,3 +117,12 @@ async def test_inline_and_completion_requests_do_not_cancel_each_other(
     inline_result, completion_result = await asyncio.gather(inline, completion)
     assert inline_result.items and completion_result.items
     assert isinstance(completion_result.items[0].text_edit, lsp.TextEdit)
+
+
+async def test_an_empty_answer_is_not_counted_as_superseded(start: Starter, fake: FakeQwen) -> None:
+    fake.default = Reply(text="   \n\n")
+    session = await start()
+    uri = session.open("x = \n")
+    assert not (await session.inline_request(uri, 0, 4)).items
+    stats = plain(await session.client.protocol.send_request_async("qwen/stats", {}))
+    assert stats["requests"] == {"backend": 1, "empty": 1}
