@@ -229,7 +229,9 @@ def _cost(cost: Cost) -> str:
 
 
 def outcome_record(s: Scored) -> dict[str, Any]:
-    """One outcome for the JSON file (documents left out; the case id and span identify it)."""
+    """One outcome for the JSON file. No code: the JSON is committed and HumanEval's text is
+    not (``humaneval-failures.md`` quotes it, and stays out of git); the case id, the sizes
+    and the pattern identify what happened."""
     o = s.outcome
     return {
         "case": s.case.id,
@@ -242,9 +244,10 @@ def outcome_record(s: Scored) -> dict[str, Any]:
         "normalised": s.normalised,
         "pass": s.passed,
         "pattern": s.pattern,
-        "span": s.case.span,
-        "inserted": o.inserted,
-        "replaced": o.replaced,
+        "span_chars": len(s.case.span),
+        "reply_chars": len(o.reply),
+        "item_chars": None if o.inserted is None else len(o.inserted),
+        "replaced_chars": len(o.replaced),
         "requests": o.requests,
         "error": o.error,
     }

@@ -31,7 +31,7 @@ PATTERNS: tuple[str, ...] = (
     "auto-closed: closers re-typed, none replaced (doubled)",
     "auto-closed: closers trimmed by the wrong amount",
     "space before the text right of the cursor dropped",
-    "closer trimmed that the line needed",
+    "closer dropped that the document needed",
     "cut short: lost lines",
     "cut short inside a line",
     "ran past the span",
@@ -84,7 +84,7 @@ def pattern(case: Case, outcome: Outcome) -> str:
         return "space before the text right of the cursor dropped"
     if span.startswith(item):
         if all(c in _CLOSING for c in span[len(item) :].strip()):
-            return "closer trimmed that the line needed"
+            return "closer dropped that the document needed"
         lost_lines = item.count("\n") < span.count("\n")
         return "cut short: lost lines" if lost_lines else "cut short inside a line"
     if item.startswith(span):
