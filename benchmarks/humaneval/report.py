@@ -228,10 +228,18 @@ def _cost(cost: Cost) -> str:
     return "\n".join([*lines, ""])
 
 
+def pattern_counts(scored: Sequence[Scored]) -> dict[str, dict[str, int]]:
+    """Mismatches per failure pattern and mode."""
+    return {
+        name: {mode: sum(s.outcome.mode == mode for s in group) for mode in MODES}
+        for name, group in by_pattern(scored).items()
+    }
+
+
 def outcome_record(s: Scored) -> dict[str, Any]:
-    """One outcome for the JSON file. No code: the JSON is committed and HumanEval's text is
-    not (``humaneval-failures.md`` quotes it, and stays out of git); the case id, the sizes
-    and the pattern identify what happened."""
+    """One outcome for ``humaneval-outcomes.jsonl``. No code: HumanEval's text is not
+    committed anywhere (``humaneval-failures.md`` quotes it, and stays out of git); the case
+    id, the sizes and the pattern identify what happened."""
     o = s.outcome
     return {
         "case": s.case.id,

@@ -2,8 +2,9 @@
 
 Builds the cases, replays them through one server per mode and reply shape (two at a time),
 tests every distinct resulting document, times post-processing in a fresh process, and writes
-``humaneval.md``, ``humaneval.json`` and ``humaneval-failures.md`` (examples of every failure
-pattern) to ``--out``.
+``humaneval.md``, ``humaneval.json`` (the figures), ``humaneval-outcomes.jsonl`` (every
+outcome's verdicts) and ``humaneval-failures.md`` (examples of every failure pattern) to
+``--out``.
 """
 
 from __future__ import annotations
@@ -122,10 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": report.rows(scored),
         "cost": dataclasses.asdict(costs),
         "broken_originals": broken,
-        "outcomes": [report.outcome_record(s) for s in scored],
+        "patterns": report.pattern_counts(scored),
     }
     (out / "humaneval.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    print(f"report:   {md}\nfailures: {failures}\nraw:      {out / 'humaneval.json'}")
+    outcomes_path = out / "humaneval-outcomes.jsonl"
+    with outcomes_path.open("w", encoding="utf-8") as lines:
+        for s in scored:
+            lines.write(json.dumps(report.outcome_record(s)) + "\n")
+    print(
+        f"report:   {md}\nfailures: {failures}\nraw:      {out / 'humaneval.json'}\n"
+        f"outcomes: {outcomes_path}"
+    )
     return 0
 
 
