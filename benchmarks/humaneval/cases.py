@@ -100,14 +100,16 @@ class _Line:
 
 
 def make_cases(problems: Sequence[Problem], seed: int, per_kind: int) -> list[Case]:
-    """Up to ``per_kind`` cases of every kind for every problem (identical cases once)."""
+    """Up to ``per_kind`` cases of every kind for every problem (identical cases of one kind
+    once; a case may be of two kinds: removing the last line is also the rest of the function).
+    """
     cases: list[Case] = []
-    seen: set[tuple[str, int, str]] = set()
+    seen: set[tuple[str, str, int, str]] = set()
     for problem in problems:
         for kind in KINDS:
             rng = random.Random(f"{seed}:{problem.task_id}:{kind}")
             for n, case in enumerate(_cases_of(problem, kind, rng, per_kind)):
-                key = (case.document, case.cursor, case.original)
+                key = (kind, case.document, case.cursor, case.original)
                 if key not in seen:
                     seen.add(key)
                     cases.append(_with_id(case, n))
