@@ -76,7 +76,9 @@ def junk_for(case: Case, problems: Sequence[Problem]) -> str:
 
 def reply_for(case: Case, shape: str, mode: str, junk: str, seed: int) -> OracleReply:
     """The reply for ``case`` in ``shape`` and ``mode``, with its stream chunks."""
-    rng = random.Random(f"{seed}:{case.id}:{shape}:{mode}")
+    # Seeded without the shape: the shapes of a case share their chunking and fence split, so
+    # exact and overrun replies differ only in where the text ends.
+    rng = random.Random(f"{seed}:{case.id}:{mode}")
     text = model_text(case, shape, junk)
     if mode == "fim":
         return OracleReply(text, "fim", tuple(split_chunks(text, rng)))
