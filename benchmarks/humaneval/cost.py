@@ -9,6 +9,7 @@ streamed in the same chunks as the replay's (1-3 token-like pieces).
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -50,8 +51,6 @@ def forty_lines(case: Case, junk: str) -> str:
 
 
 def _sample(case: Case, problems: Sequence[Problem], seed: int) -> dict[str, Any]:
-    import random
-
     rng = random.Random(f"{seed}:cost:{case.id}")
     raw = forty_lines(case, replies.junk_for(case, problems))
     chat = replies.FENCE_OPEN + replies.line_prefix(case) + raw + replies.FENCE_CLOSE

@@ -157,9 +157,18 @@ async def _one(
     with oracle.lock:
         requests, mismatch = oracle.requests, oracle.mismatch
     return Outcome(
-        case.id, mode, shape, reply.style, reply.raw, inserted, replaced, text, requests,
-        mismatch, error,
-    )  # fmt: skip
+        case_id=case.id,
+        mode=mode,
+        shape=shape,
+        style=reply.style,
+        reply=reply.raw,
+        inserted=inserted,
+        replaced=replaced,
+        result=text,
+        requests=requests,
+        mismatch=mismatch,
+        error=error,
+    )
 
 
 def apply(document: str, cursor: int, result: Any) -> tuple[str | None, str, str]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from benchmarks.humaneval.cases import KIND_TITLES, KINDS
 from benchmarks.humaneval.cost import REPLY_LINES, Cost
@@ -17,14 +18,29 @@ from benchmarks.humaneval.score import Figures, Scored, by_pattern, excerpt, fig
 from benchmarks.machine import Machine
 from benchmarks.stats import share
 
-if TYPE_CHECKING:
-    from benchmarks.humaneval.run import Conditions
-
 TARGET = 97.0
 TARGET_REST = 90.0
 FINISH_TARGET_US = 1000.0
 FEED_TARGET_US = 200.0
 FIRST_USE_TARGET_MS = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """What was run, for the report's header."""
+
+    mode: str
+    seed: int
+    problems: int
+    cases: int
+    command: str
+    src: str  # the source tree whose qwen_lsp ran
+    src_revision: str
+    server_module: str  # where the server imported qwen_lsp from
+    duration_s: float
+    mismatches: int  # requests whose prefix was not the case's
+    backend_requests: int
+    errors: int  # LSP errors (requests the server failed)
 
 
 def label(kind: str, shape: str, mode: str) -> str:

@@ -48,24 +48,6 @@ SMOKE = Plan("smoke", (0, 35, 70, 105, 140), 1, 5, 3)
 FULL = Plan("full", None, 2, 100, 5)
 
 
-@dataclass(frozen=True, slots=True)
-class Conditions:
-    """What was run, for the report's header."""
-
-    mode: str
-    seed: int
-    problems: int
-    cases: int
-    command: str
-    src: str  # the source tree whose qwen_lsp ran
-    src_revision: str
-    server_module: str  # where the server imported qwen_lsp from
-    duration_s: float
-    mismatches: int  # requests whose prefix was not the case's
-    backend_requests: int
-    errors: int  # LSP errors (requests the server failed)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = SMOKE if args.smoke else FULL
@@ -98,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _say("post-processing cost")
     costs = cost.measure(cases, every, src, args.seed, plan.cost_replies, plan.cost_repeat)
-    conditions = Conditions(
+    conditions = report.Conditions(
         mode=plan.name,
         seed=args.seed,
         problems=len(chosen),
