@@ -3,7 +3,8 @@
 The code run is the benchmark's own: HumanEval's canonical solutions with spans removed and put
 back by the server (plus, for junk replies, another canonical solution). Still, each run is
 contained: a fresh ``python -I -S`` (isolated, no site), in an empty temporary directory, with
-no environment, stdin closed, a wall-clock timeout and CPU, memory and file-size limits.
+no environment, a wall-clock timeout and CPU, memory (1 GiB) and file-size (1 MiB) limits that
+the child sets on itself before it runs the program (read from its stdin).
 Documents are tested once per distinct text and problem (cached by hash), on a small thread
 pool (each thread waits on its subprocess).
 """
@@ -11,7 +12,6 @@ pool (each thread waits on its subprocess).
 from __future__ import annotations
 
 import hashlib
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,11 +35,16 @@ def key(problem: Problem, document: str) -> str:
     return hashlib.sha256(f"{problem.task_id}\0{document}".encode()).hexdigest()
 
 
-def _limit() -> None:  # runs in the child before exec
-    cpu = int(TIMEOUT_S) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_BYTES, _MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (_FILE_BYTES, _FILE_BYTES))
+# The child limits itself before running the program (no ``preexec_fn``: that is unsafe with
+# the thread pool), then runs it as ``__main__``.
+_BOOTSTRAP = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_CPU, ({int(TIMEOUT_S) + 1}, {int(TIMEOUT_S) + 1}))
+resource.setrlimit(resource.RLIMIT_AS, ({_MEMORY_BYTES}, {_MEMORY_BYTES}))
+resource.setrlimit(resource.RLIMIT_FSIZE, ({_FILE_BYTES}, {_FILE_BYTES}))
+source = sys.stdin.read()
+exec(compile(source, "<humaneval>", "exec"), {{"__name__": "__main__"}})
+"""
 
 
 def passes(problem: Problem, document: str) -> bool:
@@ -47,14 +52,13 @@ def passes(problem: Problem, document: str) -> bool:
     with tempfile.TemporaryDirectory(prefix="humaneval-") as cwd:
         try:
             done = subprocess.run(
-                [sys.executable, "-I", "-S", "-"],
+                [sys.executable, "-I", "-S", "-c", _BOOTSTRAP],
                 input=program(problem, document),
                 capture_output=True,
                 text=True,
                 cwd=cwd,
                 env={},
                 timeout=TIMEOUT_S,
-                preexec_fn=_limit,
                 check=False,
             )
         except subprocess.TimeoutExpired:

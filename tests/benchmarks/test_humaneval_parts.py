@@ -183,6 +183,9 @@ def test_checker_passes_the_original_and_fails_a_broken_document(
     assert not checker.passes(PROBLEM, PROBLEM.text.replace("return 0", "return 7"))
     assert not checker.passes(PROBLEM, PROBLEM.text.replace("len(", "len(("))  # syntax error
     assert not checker.passes(PROBLEM, PROBLEM.prompt + "    while True:\n        pass\n")
+    hog = PROBLEM.text + "\n_hog = bytearray(2 << 30)\n"  # 2 GiB: over the memory limit
+    assert not checker.passes(PROBLEM, hog)
+    assert checker.passes(PROBLEM, PROBLEM.text + "\n_small = bytearray(1 << 20)\n")
 
 
 def test_checker_tests_each_distinct_document_once() -> None:
