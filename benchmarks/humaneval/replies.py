@@ -10,7 +10,8 @@ Shapes (what the model writes after the cursor):
 
 In FIM mode the reply is that text. In chat (partial) mode a chat model dresses it up, by a
 choice seeded with the case: ``plain`` (as is), ``fence`` (inside a ```python fence),
-``echo`` (re-typing the cursor line's text left of the cursor first) or ``fence+echo``.
+``echo`` (re-typing the cursor line's text left of the cursor first) or ``fence+echo``. A
+fenced junk reply also has a line of prose after its closing fence, as chat models add.
 
 Every reply is streamed in chunks of one to three token-like pieces (the fake server's
 ``split_tokens``); an opening fence is always split across two chunks.
@@ -38,6 +39,7 @@ MODELS: dict[str, str] = {"fim": "qwen2.5-coder-7b-instruct", "chat": "qwen-plus
 CHAT_STYLES: tuple[str, ...] = ("plain", "fence", "echo", "fence+echo")
 FENCE_OPEN = "```python\n"
 FENCE_CLOSE = "\n```"
+PROSE = "\n\nThis completes the function; the rest of the file is unchanged.\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,8 @@ def reply_for(case: Case, shape: str, mode: str, junk: str, seed: int) -> Oracle
         return OracleReply(text, style, tuple(split_chunks(body, rng)))
     split = rng.randint(1, len(FENCE_OPEN) - 1)  # somewhere inside "```python\n"
     head = [FENCE_OPEN[:split]]
-    rest = split_chunks(FENCE_OPEN[split:] + body + FENCE_CLOSE, rng)
+    after = FENCE_CLOSE + (PROSE if shape == "junk" else "")
+    rest = split_chunks(FENCE_OPEN[split:] + body + after, rng)
     return OracleReply(text, style, tuple(head + rest))
 
 

@@ -12,7 +12,7 @@ import pytest
 from benchmarks.humaneval import checker, problems
 from benchmarks.humaneval.cases import KINDS, Case, make_cases
 from benchmarks.humaneval.replay import Outcome, apply, offset_of
-from benchmarks.humaneval.replies import FENCE_OPEN, reply_for, split_chunks
+from benchmarks.humaneval.replies import FENCE_OPEN, PROSE, reply_for, split_chunks
 from benchmarks.humaneval.score import normalise, pattern
 from tests.support.fake_qwen import split_tokens
 
@@ -113,6 +113,8 @@ def test_replies_shapes_and_chat_dressing(cases: list[Case]) -> None:
         styles.add(chat.style)
         if "fence" in chat.style:
             assert chat.raw.startswith(FENCE_OPEN) and chat.raw.endswith("\n```")
+            prose = reply_for(case, "junk", "chat", "", seed).raw
+            assert prose.endswith("\n```" + PROSE)
             assert chat.chunks[0] != FENCE_OPEN and FENCE_OPEN.startswith(chat.chunks[0])
         if "echo" in chat.style:
             assert case.document[: case.cursor].rsplit("\n", 1)[-1] + case.span in chat.raw
