@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (src / "qwen_lsp" / "__init__.py").is_file():
         print(f"error: {src} has no qwen_lsp package", file=sys.stderr)
         return 2
-    out: Path = args.out or (DEFAULT_OUT / "smoke" if args.smoke else DEFAULT_OUT)
+    out: Path = args.out or default_out(src, smoke=args.smoke)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     given = list(argv) if argv is not None else sys.argv[1:]
     command = shlex.join(["python", "-m", "benchmarks.humaneval", *given])
@@ -119,13 +119,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def default_out(src: Path, *, smoke: bool) -> Path:
+    """``benchmarks/results[/smoke]`` for this tree's server; another tree's results go to
+    ``benchmarks/results/src-<name>[/smoke]`` so they never overwrite the committed report."""
+    base = DEFAULT_OUT if src == ROOT else DEFAULT_OUT / f"src-{src.name}"
+    return base / "smoke" if smoke else base
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.humaneval",
         description="Replay HumanEval editing cases through qwen-lsp with an oracle backend.",
     )
     parser.add_argument("--smoke", action="store_true", help="a handful of problems (seconds)")
-    parser.add_argument("--out", type=Path, help="default: benchmarks/results[/smoke]")
+    parser.add_argument(
+        "--out", type=Path, help="default: benchmarks/results[/src-NAME][/smoke] (see README)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the spans and chunks")
     parser.add_argument(
         "--qwen-lsp-src",
