@@ -52,38 +52,43 @@ def _following(ctx: Context, count: int = 2) -> list[str]:
 
 
 def _suffix_limit(lines: list[str], ctx: Context, final: bool) -> tuple[int, bool]:
-    """Where the text starts writing what follows the cursor: (lines to keep, certain)."""
+    """Where the text starts writing what follows the cursor: (lines to keep, certain).
+
+    A line of words matches the next document line ignoring indentation and a trailing ``;`` or
+    ``,``, and the line after it must match too (when both exist); a first line must match with
+    its indentation. A lone closer (``}``) matches only with the same indentation."""
     following = _following(ctx)
     if not following or ctx.line_suffix.strip():
         return len(lines), False
     target = _norm(following[0])
+    exact = following[0].rstrip().rstrip(";,")
     trivial = not _WORD.search(target)
     complete = len(lines) if final else len(lines) - 1
     first = True
-    exact = following[0].rstrip().rstrip(";,")
     for i in range(complete):
         line = (ctx.line_prefix if i == 0 else "") + lines[i]
         if not line.strip():
             continue
         if trivial:
-            hit = line.rstrip() == following[0]
-        elif first:  # a duplicate of the next line, indentation included
-            hit = line.rstrip().rstrip(";,") == exact
+            hit = not first and line.rstrip() == following[0]
         else:
-            hit = _norm(line) == target
-            if hit and not first and len(following) > 1:
-                nxt = next((ln for ln in lines[i + 1 : complete] if ln.strip()), None)
-                if nxt is None and i + 1 < len(lines) and not final:
+            hit = (line.rstrip().rstrip(";,") == exact) if first else (_norm(line) == target)
+            if hit and len(following) > 1:
+                nxt = next((j for j in range(i + 1, len(lines)) if lines[j].strip()), None)
+                if (nxt is None and not final) or (nxt is not None and nxt >= complete):
                     return i, False  # wait for the next line to confirm
-                hit = nxt is None or _norm(nxt) == _norm(following[1])
-        if hit and (not first or not trivial):
+                hit = nxt is None or _norm(lines[nxt]) == _norm(following[1])
+        if hit:
             return (0 if first else i), True
         first = False
     return len(lines), False
 
 
-def _auto_closed_limit(lines: list[str], text: str, ctx: Context, final: bool) -> tuple[int, int, bool]:
-    """(lines to keep, characters of the rest re-typed, certain) for an auto-closed rest."""
+def _auto_closed_limit(
+    lines: list[str], text: str, ctx: Context, final: bool
+) -> tuple[int, int, bool, int]:
+    """(lines to keep, characters of the rest re-typed, certain, the line that re-types them)
+    for an auto-closed rest of line."""
     rest = ctx.line_suffix.rstrip()
     escape = brackets.first_escape(text, ctx.line_prefix, ctx.language)
     replace = 0
@@ -102,17 +107,25 @@ def _auto_closed_limit(lines: list[str], text: str, ctx: Context, final: bool) -
                     row = i
                     break
         if row < 0:
-            return len(lines), 0, False
+            return len(lines), 0, False, -1
+    if not final and row == len(lines) - 1:
+        return len(lines), 0, False, -1  # the line that closes is not complete yet
     keep = row + 1
-    while keep < len(lines):  # lines that continue the finished statement
+    level = indentation.width(ctx.line_prefix)
+    while keep < len(lines):  # lines that continue the finished statement (deeper, or `.then(`)
+        line = lines[keep]
         if keep == len(lines) - 1 and not final:
-            if indentation.may_continue(lines[keep]):
-                return keep, replace, False
+            if indentation.may_continue(line) and (
+                not line.strip() or indentation.width(line) >= level
+            ):
+                return keep, replace, False, row
             break
-        if lines[keep].strip() and not indentation.continues(lines[keep]):
+        if line.strip() and not (
+            indentation.continues(line) and indentation.width(line) >= level
+        ):
             break
         keep += 1
-    return keep, replace, True
+    return keep, replace, True, row
 
 
 def scope(text: str, ctx: Context, final: bool) -> Scoped:
@@ -129,11 +142,13 @@ def scope(text: str, ctx: Context, final: bool) -> Scoped:
     if base is not None and not indentation.opens_block(ctx.line_prefix):
         least = indentation.floor(ctx.prefix, ctx.suffix, base)
     keep, certain = indentation.limit(lines, ctx.line_prefix, final, least)
-    replace = 0
+    replace, row = 0, -1
     if auto:
-        k, r, c = _auto_closed_limit(lines, text, ctx, final)
+        k, r, c, row = _auto_closed_limit(lines, text, ctx, final)
         if k <= keep:
             keep, certain, replace = k, c or (certain and k == keep), r
+        if row >= keep:
+            replace = 0
     else:
         k, c = _suffix_limit(lines, ctx, final)
         if k < keep or (k == keep and c):
@@ -142,23 +157,24 @@ def scope(text: str, ctx: Context, final: bool) -> Scoped:
         return Scoped("", 0, certain)
     if not final:
         return Scoped("\n".join(lines[:keep]), replace, certain)
-    return _choose(lines[:keep], ctx, replace, certain)
+    return _choose(lines[:keep], ctx, replace, row, certain)
 
 
-def _choose(lines: list[str], ctx: Context, replace: int, certain: bool) -> Scoped:
+def _choose(lines: list[str], ctx: Context, replace: int, row: int, certain: bool) -> Scoped:
     """The longest valid line boundary within ``lines`` (syntax, else bracket balance)."""
     ends = [n for n in range(len(lines), 0, -1) if n == len(lines) or lines[n - 1].strip()]
     candidates = []
     for n in ends:
         body = "\n".join(lines[:n])
-        candidates.append((body, replace if n == len(lines) else 0))
+        candidates.append((body, replace if n > row else 0))
     if not candidates:
         return Scoped("", 0, certain)
     found = syntax.longest_valid(ctx.language, ctx.prefix, ctx.suffix, candidates)
     if found is not None:
         text, r = candidates[found]
         return Scoped(text, r, certain)
-    return Scoped(_balance(lines, ctx, replace), replace, certain)
+    text = _balance(lines, ctx, replace)
+    return Scoped(text, replace if text.count("\n") >= row else 0, certain)
 
 
 def _balance(lines: list[str], ctx: Context, replace: int) -> str:
