@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..context import Context
-from .brackets import CLOSERS, imbalance
+from .brackets import CLOSERS, auto_closed, imbalance
 from .extent import scope
 from .repetition import drop_repetition
 from .streaming import StreamCutter, framed
@@ -91,9 +91,13 @@ def trim_suffix_overlap(text: str, ctx: Context) -> str:
     rest = ctx.line_suffix.rstrip()
     if not rest or "\n" in text:
         return text
-    if text.rstrip().endswith(rest):
-        return text.rstrip()[: -len(rest)]
     line = ctx.line_prefix + text
+    if text.rstrip().endswith(rest):
+        trimmed = text.rstrip()[: -len(rest)]
+        if not auto_closed(rest) or imbalance(
+            ctx.line_prefix + trimmed + rest, ctx.language
+        ) < imbalance(line + rest, ctx.language):
+            return trimmed
     for k in range(len(rest), 0, -1):
         head = rest[:k]
         if all(c in _TRIMMABLE or c == " " for c in head) and text.endswith(head):

@@ -86,13 +86,15 @@ def floor(prefix: str, suffix: str, base: int) -> int:
         if not line.strip():
             continue
         w = width(line)
-        if w < below and is_definition(line):
+        if w >= below:
+            continue  # inside a block that is already closed, or at the cursor's level
+        if is_definition(line):
             level = w + 1
             if after >= w or w == 0:
                 break  # the definition goes on after the cursor: its body is the limit
-            below = w  # at its end: the enclosing body may go on too
         elif w == 0:
             break
+        below = w  # an enclosing block (or a definition that ends here) opens above
     return base if level is None else min(level, base)
 
 
@@ -133,7 +135,9 @@ def limit(
                 return i + 1, True
             return i, True
         if not opener and w < (base if least is None else least):
-            return i, True
+            # A closing line may be one the document lacks: the syntax check or the bracket
+            # balance decides whether it stays.
+            return (i + 1 if _BLOCK_CLOSER.match(line.strip()) else i), True
         if definition and seen_body and w == base and is_definition(line):
             return i, True
     return len(lines), False

@@ -54,7 +54,7 @@ def _repeated_block(lines: list[str]) -> int | None:
 def _doubled_line(lines: list[str]) -> int | None:
     for i in range(1, len(lines)):
         line = lines[i]
-        if line == lines[i - 1] and len(line.strip()) >= 6 and _WORDY.search(line):
+        if line == lines[i - 1] and len(line.strip()) >= 4 and _WORDY.search(line):
             return i
     return None
 
