@@ -28,7 +28,7 @@ from ..context import Context
 from .brackets import CLOSERS, auto_closed, imbalance
 from .extent import scope
 from .repetition import drop_repetition
-from .streaming import StreamCutter, framed
+from .streaming import MAX_REPLY, StreamCutter, framed
 from .whitespace import fit_spaces
 
 __all__ = ["Edit", "StreamCutter", "drop_repetition", "finish", "finish_edit", "trim_suffix_overlap"]
@@ -46,7 +46,7 @@ class Edit:
 
 def finish_edit(raw: str, ctx: Context, chat: bool = False) -> Edit | None:
     """The edit at the cursor, or ``None`` when nothing useful is left."""
-    text, _ = framed(raw, ctx, chat, final=True)
+    text, _ = framed(raw[:MAX_REPLY], ctx, chat, final=True)
     scoped = scope(text, ctx, final=True)
     text, replace = scoped.text, scoped.replace
     text = drop_repetition(text, ctx.line_prefix)

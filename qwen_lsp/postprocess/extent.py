@@ -112,19 +112,20 @@ def _auto_closed_limit(
         return len(lines), 0, False, -1  # the line that closes is not complete yet
     keep = row + 1
     level = indentation.width(ctx.line_prefix)
-    while keep < len(lines):  # lines that continue the finished statement (deeper, or `.then(`)
-        line = lines[keep]
-        if keep == len(lines) - 1 and not final:
-            if indentation.may_continue(line) and (
-                not line.strip() or indentation.width(line) >= level
-            ):
+    while True:  # lines that continue the finished statement (deeper, or `.then(`)
+        nxt = next((j for j in range(keep, len(lines)) if lines[j].strip()), None)
+        if nxt is None:
+            if not final:
+                return keep, replace, False, row  # nothing after it yet
+            break
+        line = lines[nxt]
+        if nxt == len(lines) - 1 and not final:
+            if indentation.may_continue(line) and indentation.width(line) >= level:
                 return keep, replace, False, row
             break
-        if line.strip() and not (
-            indentation.continues(line) and indentation.width(line) >= level
-        ):
+        if not (indentation.continues(line) and indentation.width(line) >= level):
             break
-        keep += 1
+        keep = nxt + 1
     return keep, replace, True, row
 
 
@@ -146,9 +147,8 @@ def scope(text: str, ctx: Context, final: bool) -> Scoped:
     if auto:
         k, r, c, row = _auto_closed_limit(lines, text, ctx, final)
         if k <= keep:
-            keep, certain, replace = k, c or (certain and k == keep), r
-        if row >= keep:
-            replace = 0
+            keep, certain = k, c or (certain and k == keep)
+        replace = r if 0 <= row < keep else 0
     else:
         k, c = _suffix_limit(lines, ctx, final)
         if k < keep or (k == keep and c):

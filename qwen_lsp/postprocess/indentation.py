@@ -36,8 +36,11 @@ _DEFINITION = re.compile(
 
 
 def width(line: str) -> int:
+    """Indentation in columns (a tab counts four)."""
+    if not line or line[0] not in " \t":
+        return 0
     ws = line[: len(line) - len(line.lstrip(" \t"))]
-    return len(ws.expandtabs(4))
+    return len(ws) if "\t" not in ws else len(ws.expandtabs(4))
 
 
 def opens_block(line_prefix: str) -> bool:

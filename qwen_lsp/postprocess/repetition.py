@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-_TOKEN_LOOP = re.compile(r"(.{2,24}?)\1{5,}$", re.DOTALL)
+_MIN_UNIT, _MAX_UNIT, _MIN_RUN = 2, 24, 6
 _WORDY = re.compile(r"[A-Za-z_]\w*.*[\w)\]}\"']")  # a statement, not a lone closer or comment
 _COUNTER = re.compile(r"\d+|\b[A-Za-z]\b|(?<=[a-z])[A-Z](?![a-z])|(?<=[a-z_])[A-Z]$")
 _MIN_COUNTING_RUN = 4
@@ -30,15 +30,36 @@ def drop_repetition(text: str, line_prefix: str = "") -> str:
         cut = _counting_run(lines)
     if cut is not None:
         return "\n".join(lines[:cut])[len(line_prefix) :]
-    match = _TOKEN_LOOP.search(text)
-    if match and len(set(match.group(1))) > 1:
-        return text[: match.start() + len(match.group(1))]
-    return text
+    loop = _token_loop(text)
+    return text if loop is None else text[:loop]
+
+
+def _token_loop(text: str) -> int | None:
+    """Where to cut a run of one token (2-24 characters) repeated at least six times to the end
+    (the last repetition may be partial): after its first occurrence."""
+    for size in range(_MIN_UNIT, _MAX_UNIT + 1):
+        for partial in range(size):
+            end = len(text) - partial
+            start = end - _MIN_RUN * size
+            if start < 0:
+                break
+            unit = text[end - size : end]
+            if not text.endswith(unit[:partial]) or len(set(unit)) < 2:
+                continue
+            if text[start:end] != unit * _MIN_RUN:
+                continue
+            while start >= size and text[start - size : start] == unit:
+                start -= size
+            return start + size
+    return None
 
 
 def _repeated_block(lines: list[str]) -> int | None:
     for size in range(1, 5):
         for start in range(len(lines) - 3 * size + 1):
+            first = lines[start]
+            if first != lines[start + size] or first != lines[start + 2 * size]:
+                continue
             block = lines[start : start + size]
             if not any(ln.strip() for ln in block):
                 continue

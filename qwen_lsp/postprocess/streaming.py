@@ -29,6 +29,11 @@ def framed(raw: str, ctx: Context, chat: bool, final: bool) -> tuple[str, bool]:
     return text, cut
 
 
+# Characters of a reply that are read at all; no completion is longer (max_tokens bounds it),
+# and everything after them is ignored the same way by the cutter and by ``finish``.
+MAX_REPLY = 64_000
+
+
 class StreamCutter:
     """Accumulates a stream; :meth:`feed` turns True once the rest cannot be kept."""
 
@@ -36,6 +41,7 @@ class StreamCutter:
         self._ctx = ctx
         self._chat = chat
         self._parts: list[str] = []
+        self._size = 0
         self.done = False
 
     @property
@@ -44,6 +50,10 @@ class StreamCutter:
 
     def feed(self, piece: str) -> bool:
         self._parts.append(piece)
+        self._size += len(piece)
+        if self._size >= MAX_REPLY:
+            self.done = True
+            return True
         # A cut point only shows up at a line break, a special token or a fence.
         if "\n" in piece or "<|" in piece or "|>" in piece or "`" in piece or "~" in piece:
             text, cut = framed(self.text, self._ctx, self._chat, final=False)
