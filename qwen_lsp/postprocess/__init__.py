@@ -31,7 +31,14 @@ from .repetition import drop_repetition
 from .streaming import MAX_REPLY, StreamCutter, framed
 from .whitespace import fit_spaces
 
-__all__ = ["Edit", "StreamCutter", "drop_repetition", "finish", "finish_edit", "trim_suffix_overlap"]
+__all__ = [
+    "Edit",
+    "StreamCutter",
+    "drop_repetition",
+    "finish",
+    "finish_edit",
+    "trim_suffix_overlap",
+]
 
 _TRIMMABLE = CLOSERS | frozenset(">\"'`;:,")
 
@@ -100,8 +107,11 @@ def trim_suffix_overlap(text: str, ctx: Context) -> str:
             return trimmed
     for k in range(len(rest), 0, -1):
         head = rest[:k]
-        if all(c in _TRIMMABLE or c == " " for c in head) and text.endswith(head):
-            # Balance, not tail matching: trim only what would close one too many.
-            if imbalance(line[:-k] + rest, ctx.language) < imbalance(line + rest, ctx.language):
-                return text[:-k]
+        # Balance, not tail matching: trim only what would close one too many.
+        if (
+            all(c in _TRIMMABLE or c == " " for c in head)
+            and text.endswith(head)
+            and imbalance(line[:-k] + rest, ctx.language) < imbalance(line + rest, ctx.language)
+        ):
+            return text[:-k]
     return text

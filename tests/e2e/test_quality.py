@@ -10,7 +10,9 @@ from tests.e2e.conftest import Session, Starter, completions, plain, until
 from tests.support.fake_qwen import FakeQwen, Reply
 
 
-async def inline_item(session: Session, uri: str, line: int, column: int) -> lsp.InlineCompletionItem:
+async def inline_item(
+    session: Session, uri: str, line: int, column: int
+) -> lsp.InlineCompletionItem:
     result = await session.inline_request(uri, line, column)
     items = result.items if isinstance(result, lsp.InlineCompletionList) else result
     assert items, "no inline item"
@@ -178,7 +180,9 @@ async def test_completion_items_replace_the_re_typed_closers_too(
     assert item.text_edit.range == lsp.Range(lsp.Position(0, 7), lsp.Position(0, 9))
 
 
-async def test_the_replacing_range_is_in_the_client_encoding(start: Starter, fake: FakeQwen) -> None:
+async def test_the_replacing_range_is_in_the_client_encoding(
+    start: Starter, fake: FakeQwen
+) -> None:
     fake.default = Reply(text="x)\n")
     session = await start(encodings=["utf-16"])
     uri = session.open("s = '😀' + f()\n", name="e.py")
@@ -187,7 +191,9 @@ async def test_the_replacing_range_is_in_the_client_encoding(start: Starter, fak
     assert item.range == lsp.Range(lsp.Position(0, 13), lsp.Position(0, 14))
 
 
-async def test_typing_a_replacing_suggestion_keeps_its_range(start: Starter, fake: FakeQwen) -> None:
+async def test_typing_a_replacing_suggestion_keeps_its_range(
+    start: Starter, fake: FakeQwen
+) -> None:
     fake.default = Reply(text="a, b)\nnext()\n")
     session = await start()
     uri = session.open("call()\n")

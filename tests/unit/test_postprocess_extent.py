@@ -130,7 +130,7 @@ AUTO_CLOSED: list[Case] = [
         Edit("new Item(1));", 2),
     ),
     (
-        "cpp: a format string re-typing `\");`",
+        'cpp: a format string re-typing `");`',
         "cpp",
         'int main() {\n    printf("|");\n}\n',
         '%d\\n", x);\n}',
@@ -386,7 +386,7 @@ CHAT: list[Case] = [
         "chat: a line starting with backticks is not a fence",
         "",
         "|\n",
-        '```python\nx = 1\n```not a fence\ny = 2\n```\nExplanation.',
+        "```python\nx = 1\n```not a fence\ny = 2\n```\nExplanation.",
         True,
         Edit("x = 1\n```not a fence\ny = 2"),
     ),
