@@ -35,6 +35,14 @@ _DEFINITION = re.compile(
 )
 
 
+# C, C++, Java, C# style: a signature with a parameter list and the body's brace (or nothing).
+_SIGNATURE = re.compile(
+    r"^\s*(?!(?:if|for|while|switch|return|else|do|catch|try|new|sizeof|throw|case)\b)"
+    r"(?:[\w*&:<>\[\],.?]+\s+)+[*&]*~?[\w:]+\s*\([^;{}]*\)\s*"
+    r"(?:const\s*|noexcept\s*|override\s*|throws\s+[\w., ]+)*(?:->\s*[\w:<>*&]+\s*)?\{?\s*$"
+)
+
+
 def width(line: str) -> int:
     """Indentation in columns (a tab counts four)."""
     if not line or line[0] not in " \t":
@@ -71,7 +79,7 @@ def may_continue(partial: str) -> bool:
 
 
 def is_definition(line: str) -> bool:
-    return _DEFINITION.match(line) is not None
+    return _DEFINITION.match(line) is not None or _SIGNATURE.match(line) is not None
 
 
 def floor(prefix: str, suffix: str, base: int) -> int:

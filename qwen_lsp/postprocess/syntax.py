@@ -31,6 +31,7 @@ SUFFIX_LINES = 8
 SUFFIX_CHARS = 400
 MAX_TEXT = 16_000  # characters of candidate; beyond that the reply is not parsed
 MAX_PARSES = 4
+NEAR_LINES = 3  # lines of suffix after the candidate whose errors count
 
 _baselines: OrderedDict[tuple[str, str, str], int] = OrderedDict()
 
@@ -69,17 +70,31 @@ def suffix_window(suffix: str) -> str:
     return "\n".join(lines)
 
 
-def errors(tree: Any) -> int:
-    """ERROR and MISSING nodes in a tree (walks only the subtrees that have errors)."""
+def errors(tree: Any, limit: int) -> int:
+    """ERROR and MISSING nodes that start before byte ``limit`` (walks only the subtrees that
+    have errors). Errors further on come from where the suffix window was cut, not from the
+    candidate: a block the window cuts short misses its closer at the very end."""
     count = 0
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
+        if node.start_byte >= limit:
+            continue
         if node.is_error or node.is_missing:
             count += 1
             continue
         stack.extend(child for child in node.children if child.has_error or child.is_missing)
     return count
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _near(after: str) -> str:
+    """The part of the suffix window right after the insertion whose errors count: its first
+    lines (a closer the candidate duplicates shows up there)."""
+    return "\n".join(after.split("\n", NEAR_LINES + 1)[: NEAR_LINES + 1])
 
 
 def _parse(g: grammars.Grammar, source: str) -> Any:
@@ -90,7 +105,8 @@ def _baseline(g: grammars.Grammar, before: str, after: str) -> int:
     key = (g.name, before, after)
     found = _baselines.get(key)
     if found is None:
-        found = _baselines[key] = errors(_parse(g, before + after))
+        limit = _size(before + _near(after))
+        found = _baselines[key] = errors(_parse(g, before + after), limit)
         if len(_baselines) > 64:
             _baselines.popitem(last=False)
     return found
@@ -110,7 +126,8 @@ def longest_valid(
         baseline: int | None = None
         for i, (text, replace) in enumerate(candidates[:MAX_PARSES]):
             after = suffix_window(suffix[replace:])
-            found = errors(_parse(g, before + text + after))
+            limit = _size(before + text + _near(after))
+            found = errors(_parse(g, before + text + after), limit)
             if found == 0:
                 return i
             if baseline is None:
