@@ -25,10 +25,10 @@ from .brackets import closing_line
 
 log = logging.getLogger(__name__)
 
-PREFIX_LINES = 24
+PREFIX_LINES = 40
 PREFIX_CHARS = 1200
-SUFFIX_LINES = 8
-SUFFIX_CHARS = 400
+SUFFIX_LINES = 40
+SUFFIX_CHARS = 1200
 MAX_TEXT = 16_000  # characters of candidate; beyond that the reply is not parsed
 MAX_PARSES = 4
 NEAR_LINES = 3  # lines of suffix after the candidate whose errors count
@@ -55,18 +55,21 @@ def prefix_window(prefix: str) -> str:
 
 
 def suffix_window(suffix: str) -> str:
-    """The first lines of the suffix; when it would end inside a construct, it ends after the
-    last closing line among the least indented (the window then ends at a boundary too)."""
-    lines = suffix[:SUFFIX_CHARS].split("\n")[:SUFFIX_LINES]
-    if len(lines) > 1 and len(suffix) > len("\n".join(lines)):
-        lines = lines[:-1]
-        widths = [len(ln) - len(ln.lstrip()) for ln in lines[1:] if ln.strip()]
-        least = min(widths, default=0)
-        for i in range(len(lines) - 1, 0, -1):
-            line = lines[i]
-            if line.strip() and len(line) - len(line.lstrip()) == least and closing_line(line):
-                lines = lines[: i + 1]
-                break
+    """The suffix up to the end of the top-level construct the cursor is in: through its
+    closing line at column 0 (``}``, ``end``), or up to the next top-level line. When that is
+    too far, the first lines, ending after the last closing line among the least indented."""
+    lines = suffix[:SUFFIX_CHARS].split("\n")
+    complete = lines[:-1] if len(suffix) > SUFFIX_CHARS else lines
+    for i, line in enumerate(complete[1:SUFFIX_LINES], start=1):
+        if line.strip() and line[0] not in " \t":
+            return "\n".join(lines[: i + 1] if closing_line(line) else lines[:i]) + "\n"
+    lines = complete[:SUFFIX_LINES]
+    widths = [len(ln) - len(ln.lstrip()) for ln in lines[1:] if ln.strip()]
+    least = min(widths, default=0)
+    for i in range(len(lines) - 1, 0, -1):
+        line = lines[i]
+        if line.strip() and len(line) - len(line.lstrip()) == least and closing_line(line):
+            return "\n".join(lines[: i + 1]) + "\n"
     return "\n".join(lines)
 
 
