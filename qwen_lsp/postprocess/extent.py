@@ -62,7 +62,7 @@ def _suffix_limit(lines: list[str], ctx: Context, final: bool) -> tuple[int, boo
         return len(lines), False
     target = _norm(following[0])
     exact = following[0].rstrip().rstrip(";,")
-    trivial = not _WORD.search(target)
+    trivial = not _WORD.search(target) or brackets.closing_line(target)
     complete = len(lines) if final else len(lines) - 1
     first = True
     for i in range(complete):
@@ -91,23 +91,20 @@ def _auto_closed_limit(
     for an auto-closed rest of line."""
     rest = ctx.line_suffix.rstrip()
     escape = brackets.first_escape(text, ctx.line_prefix, ctx.language)
-    replace = 0
-    if escape >= 0:
-        row = text.count("\n", 0, escape)
-        replace = brackets.retyped("\n".join(lines[: row + 1]), ctx.line_prefix, rest, ctx.language)
-    else:  # closers of brackets the text opened itself, `;`, `,`, quotes: a line ending in them
-        last = rest.strip()[-1]
-        complete = len(lines) if final else len(lines) - 1
-        row = -1
-        for i in range(complete):
-            if lines[i].rstrip().endswith(last):
-                head = "\n".join(lines[: i + 1])
-                replace = brackets.retyped(head, ctx.line_prefix, rest, ctx.language)
-                if replace:
-                    row = i
-                    break
-        if row < 0:
-            return len(lines), 0, False, -1
+    row = -1 if escape < 0 else text.count("\n", 0, escape)
+    # Closers of brackets the text opened itself, `;`, `,`, quotes: a line ending in them,
+    # before the line (if any) that closes what was open at the cursor.
+    last = rest.strip()[-1]
+    complete = len(lines) if final else len(lines) - 1
+    for i in range(complete if row < 0 else row):
+        if lines[i].rstrip().endswith(last):
+            head = "\n".join(lines[: i + 1])
+            if brackets.retyped(head, ctx.line_prefix, rest, ctx.language):
+                row = i
+                break
+    if row < 0:
+        return len(lines), 0, False, -1
+    replace = brackets.retyped("\n".join(lines[: row + 1]), ctx.line_prefix, rest, ctx.language)
     if not final and row == len(lines) - 1:
         return len(lines), 0, False, -1  # the line that closes is not complete yet
     keep = row + 1
