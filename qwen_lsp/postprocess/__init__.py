@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..context import Context
-from .brackets import CLOSERS, auto_closed, imbalance
+from .brackets import CLOSERS, auto_closed, imbalance, retyped
 from .extent import scope
 from .repetition import drop_repetition
 from .streaming import MAX_REPLY, StreamCutter, framed
@@ -57,8 +57,8 @@ def finish_edit(raw: str, ctx: Context, chat: bool = False) -> Edit | None:
     scoped = scope(text, ctx, final=True)
     text, replace = scoped.text, scoped.replace
     text = drop_repetition(text, ctx.line_prefix)
-    if replace and "\n" not in text and not text.endswith(ctx.line_suffix[:replace].rstrip()[-1:]):
-        replace = 0  # the repetition cut removed the re-typed closers
+    if replace and text != scoped.text:  # the repetition cut may have removed them
+        replace = retyped(text, ctx.line_prefix, ctx.line_suffix.rstrip(), ctx.language)
     if not replace:
         text = trim_suffix_overlap(text, ctx)
     text = fit_spaces(text, ctx.line_prefix, ctx.line_suffix[replace:])

@@ -154,6 +154,14 @@ AUTO_CLOSED: list[Case] = [
         Edit("url)\n  .then((r) => r.json())", 1),
     ),
     (
+        "python: the re-typed paren is followed by the rest of the original line",
+        "python",
+        "def f(numbers):\n    for x in enumerate(|)\n        pass\n",
+        "numbers):\n        pass",
+        False,
+        Edit("numbers):", 1),
+    ),
+    (
         "lua: text inside the brackets only",
         "lua",
         "print(|)\n",
