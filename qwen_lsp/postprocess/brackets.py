@@ -109,14 +109,27 @@ def retyped(text: str, line_prefix: str, rest: str, language: str) -> int:
     """How many characters of ``rest`` (the auto-closed rest of the line) the text re-types:
     the replacement that leaves the cursor line best balanced, the longest among equals."""
     head = line_prefix + text
+    last_line = head[head.rfind("\n") + 1 :]
     best_k, best = 0, imbalance(head + rest, language)
     for k in range(1, len(rest) + 1):
-        if rest[k - 1] in " \t":
+        if rest[k - 1] in " \t" or not _subsequence(rest[:k], last_line):
             continue
         score = imbalance(head + rest[k:], language)
         if score <= best:
             best_k, best = k, score
     return best_k
+
+
+def _subsequence(chars: str, line: str) -> bool:
+    """The non-space characters of ``chars`` appear in ``line`` in order."""
+    at = 0
+    for char in chars:
+        if char in " \t":
+            continue
+        at = line.find(char, at) + 1
+        if at == 0:
+            return False
+    return True
 
 
 def excess_closers(prefix: str, text: str, suffix: str, language: str) -> int:

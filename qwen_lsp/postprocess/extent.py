@@ -77,7 +77,10 @@ def _suffix_limit(lines: list[str], ctx: Context, final: bool) -> tuple[int, boo
                 nxt = next((j for j in range(i + 1, len(lines)) if lines[j].strip()), None)
                 if (nxt is None and not final) or (nxt is not None and nxt >= complete):
                     return i, False  # wait for the next line to confirm
-                hit = nxt is None or _norm(lines[nxt]) == _norm(following[1])
+                if nxt is None:  # nothing to confirm it: the indentation must agree too
+                    hit = line.rstrip().rstrip(";,") == exact
+                else:
+                    hit = _norm(lines[nxt]) == _norm(following[1])
         if hit:
             return (0 if first else i), True
         first = False
@@ -138,7 +141,7 @@ def scope(text: str, ctx: Context, final: bool) -> Scoped:
     base = indentation.first_width(lines, ctx.line_prefix)
     least = None
     if base is not None and not indentation.opens_block(ctx.line_prefix):
-        least = indentation.floor(ctx.prefix, ctx.suffix, base)
+        least = indentation.floor(ctx.prefix, base)
     keep, certain = indentation.limit(lines, ctx.line_prefix, final, least)
     replace, row = 0, -1
     if auto:

@@ -43,6 +43,20 @@ _SIGNATURE = re.compile(
 )
 
 
+_CONTAINER = re.compile(
+    r"^\s*(?:export\s+)?(?:pub(?:\([\w:]+\))?\s+)?(?:(?:public|private|protected|abstract|final|static)\s+)*"
+    r"(?:class|module|impl|struct|enum|trait|interface|namespace|object)\b"
+)
+
+
+# JavaScript/TypeScript class methods: `name(args): Type {`.
+_METHOD = re.compile(
+    r"^\s*(?!(?:if|for|while|switch|catch|with|return|function)\b)"
+    r"(?:(?:public|private|protected|static|async|get|set|readonly|override)\s+)*"
+    r"[\w$]+\s*(?:<[^>]*>)?\s*\([^;]*\)\s*(?::\s*[^{;=]+)?\{\s*$"
+)
+
+
 def width(line: str) -> int:
     """Indentation in columns (a tab counts four)."""
     if not line or line[0] not in " \t":
@@ -79,18 +93,17 @@ def may_continue(partial: str) -> bool:
 
 
 def is_definition(line: str) -> bool:
-    return _DEFINITION.match(line) is not None or _SIGNATURE.match(line) is not None
+    return any(r.match(line) is not None for r in (_DEFINITION, _SIGNATURE, _METHOD))
 
 
-def floor(prefix: str, suffix: str, base: int) -> int:
+def floor(prefix: str, base: int) -> int:
     """The least indentation the statements at the cursor's level may return to.
 
-    Inside a definition the text may run on through the rest of its body (the suffix-aware
-    limit stops it where it meets what follows); at the end of a nested definition with nothing
-    after it in the enclosing body, through the enclosing body too. Outside any definition,
-    the cursor line's level."""
-    following = next((ln for ln in suffix.split("\n", 60)[1:60] if ln.strip()), None)
-    after = -1 if following is None else width(following)
+    Inside a function the text may run on through the rest of its body, and through the bodies
+    of the functions it is nested in (the suffix-aware limit stops it where it meets what
+    follows): down to the body of the outermost function around the cursor. A class or module
+    around it is not crossed, so a new method after the body is a new sibling. Outside any
+    definition, the cursor line's level."""
     level: int | None = None
     below = base
     for line in reversed(prefix[-8000:].split("\n")[:-1]):
@@ -100,12 +113,12 @@ def floor(prefix: str, suffix: str, base: int) -> int:
         if w >= below:
             continue  # inside a block that is already closed, or at the cursor's level
         if is_definition(line):
+            if _CONTAINER.match(line):
+                break
             level = w + 1
-            if after >= w or w == 0:
-                break  # the definition goes on after the cursor: its body is the limit
-        elif w == 0:
+        if w == 0:
             break
-        below = w  # an enclosing block (or a definition that ends here) opens above
+        below = w  # an enclosing block opens above
     return base if level is None else min(level, base)
 
 
@@ -148,7 +161,12 @@ def limit(
         if not opener and w < (base if least is None else least):
             # A closing line may be one the document lacks: the syntax check or the bracket
             # balance decides whether it stays.
-            return (i + 1 if _BLOCK_CLOSER.match(line.strip()) else i), True
+            end = i
+            while end < len(lines) and (end < len(lines) - 1 or final):
+                if not _BLOCK_CLOSER.match(lines[end].strip()):
+                    break
+                end += 1  # closing lines in a row: the syntax check decides how many stay
+            return end, True
         if definition and seen_body and w == base and is_definition(line):
             return i, True
     return len(lines), False
