@@ -73,12 +73,12 @@ def _suffix_limit(lines: list[str], ctx: Context, final: bool) -> tuple[int, boo
             hit = not first and line.rstrip() == following[0]
         else:
             hit = (line.rstrip().rstrip(";,") == exact) if first else (_norm(line) == target)
-            if hit and len(following) > 1:
+            if hit:
                 nxt = next((j for j in range(i + 1, len(lines)) if lines[j].strip()), None)
                 if (nxt is None and not final) or (nxt is not None and nxt >= complete):
                     return i, False  # wait for the next line to confirm
-                if nxt is None:  # nothing to confirm it: the indentation must agree too
-                    hit = line.rstrip().rstrip(";,") == exact
+                if nxt is None or len(following) < 2:
+                    hit = line.rstrip().rstrip(";,") == exact  # unconfirmed: indentation too
                 else:
                     hit = _norm(lines[nxt]) == _norm(following[1])
         if hit:
