@@ -22,10 +22,12 @@ fallback rules; no step raises.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..context import Context
 from .brackets import CLOSERS, auto_closed, imbalance, retyped
+from .chat import cut_special
 from .extent import scope
 from .repetition import drop_repetition
 from .streaming import MAX_REPLY, StreamCutter, framed
@@ -40,6 +42,8 @@ __all__ = [
     "trim_suffix_overlap",
 ]
 
+log = logging.getLogger(__name__)
+
 _TRIMMABLE = CLOSERS | frozenset(">\"'`;:,")
 
 
@@ -53,6 +57,18 @@ class Edit:
 
 def finish_edit(raw: str, ctx: Context, chat: bool = False) -> Edit | None:
     """The edit at the cursor, or ``None`` when nothing useful is left."""
+    try:
+        return _finish_edit(raw, ctx, chat)
+    except Exception:  # a bug in a rule must not cost the answer: the plainest rules then
+        log.exception("post-processing failed; using the fallback rules")
+        text, _ = cut_special(raw[:MAX_REPLY])
+        if ctx.mid_line:
+            text = text.split("\n", 1)[0]
+        text = text.rstrip()
+        return Edit(text) if text.strip() else None
+
+
+def _finish_edit(raw: str, ctx: Context, chat: bool) -> Edit | None:
     text, _ = framed(raw[:MAX_REPLY], ctx, chat, final=True)
     scoped = scope(text, ctx, final=True)
     text, replace = scoped.text, scoped.replace

@@ -9,6 +9,8 @@ reply; so the text read so far gives the same suggestion as the whole reply woul
 
 from __future__ import annotations
 
+import logging
+
 from ..context import Context
 from . import chat as framing
 from .extent import scope
@@ -28,6 +30,8 @@ def framed(raw: str, ctx: Context, chat: bool, final: bool) -> tuple[str, bool]:
         text = framing.strip_echo(text, ctx)
     return text, cut
 
+
+log = logging.getLogger(__name__)
 
 # Characters of a reply that are read at all; no completion is longer (max_tokens bounds it),
 # and everything after them is ignored the same way by the cutter and by ``finish``.
@@ -56,9 +60,9 @@ class StreamCutter:
             return True
         # A cut point only shows up at a line break, a special token or a fence.
         if "\n" in piece or "<|" in piece or "|>" in piece or "`" in piece or "~" in piece:
-            text, cut = framed(self.text, self._ctx, self._chat, final=False)
-            if cut:
-                self.done = True
-            else:
-                self.done = scope(text, self._ctx, final=False).certain
+            try:
+                text, cut = framed(self.text, self._ctx, self._chat, final=False)
+                self.done = cut or scope(text, self._ctx, final=False).certain
+            except Exception:  # keep reading: ``finish`` decides on the whole text
+                log.exception("stream cutter failed")
         return self.done

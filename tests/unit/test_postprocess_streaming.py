@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qwen_lsp.context import Context
-from qwen_lsp.postprocess import StreamCutter, finish_edit
+from qwen_lsp.postprocess import Edit, StreamCutter, finish_edit
 from tests.unit.test_postprocess import CASES as OLD_CASES
 from tests.unit.test_postprocess import at as old_at
 from tests.unit.test_postprocess_extent import CASES, at
@@ -120,3 +121,47 @@ def test_a_single_line_five_megabyte_reply_mid_line() -> None:
     ctx = at("x = foo(|, 2)\n", "javascript")
     edit = finish_edit("a" * 5_000_000, ctx)
     assert edit is not None and len(edit.text) <= 5_000_000
+
+
+_PIECES = [*"ab1 \t\n(){}[]\"'`;,.:#/*-=<>\\", "\ud800", "é", "```", "end", "def ", "if ", "    "]
+_CODE = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    before=_CODE,
+    after=_CODE,
+    raw=_CODE,
+    chat=st.booleans(),
+    language=st.sampled_from(["python", "javascript", "go", "ruby", "lua", "cpp", "", "cobol"]),
+)
+def test_any_reply_in_any_context_gives_an_edit_or_none(
+    before: str, after: str, raw: str, chat: bool, language: str
+) -> None:
+    ctx = Context(
+        prefix=before,
+        suffix=after,
+        line_prefix=before.rsplit("\n", 1)[-1],
+        line_suffix=after.split("\n", 1)[0],
+        language=language,
+    )
+    edit = finish_edit(raw, ctx, chat=chat)
+    assert edit is None or (edit.text and 0 <= edit.replace <= len(ctx.line_suffix))
+    cutter = StreamCutter(ctx, chat)
+    for i in range(0, len(raw), 3):
+        if cutter.feed(raw[i : i + 3]):
+            break
+
+
+def test_a_failing_rule_falls_back_to_the_plain_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    import qwen_lsp.postprocess as pp
+    import qwen_lsp.postprocess.streaming as streaming
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pp, "scope", broken)
+    monkeypatch.setattr(streaming, "scope", broken)
+    ctx = at("x = f(|, 2)\n", "python")
+    assert finish_edit("a\nb<|endoftext|>", ctx) == Edit("a")
+    assert not StreamCutter(ctx).feed("a\nb\n")
