@@ -41,7 +41,7 @@ from .documents import (
 )
 from .faults import FaultPolicy, Notifier
 from .items import Suggestion
-from .postprocess import StreamCutter, finish
+from .postprocess import StreamCutter, finish_edit
 from .prompts import BackendRequest, build_request
 from .reuse import ANCHOR_CHARS, AnswerCache, Shown, TypedAhead
 from .scheduler import Scheduler
@@ -163,7 +163,7 @@ class Engine:
         before = doc.text_before(row, index, self.typed_ahead.lookback(uri))
         if (hit := self.typed_ahead.match(uri, before, line_suffix)) is not None:
             self.stats.count("typed_ahead")
-            return self._suggestion(doc, row, index, hit[0], hit[1].id)
+            return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
 
         ctx = self._context(doc, row, index, settings)
         request = build_request(ctx, settings)
@@ -236,21 +236,26 @@ class Engine:
     def _finish(
         self, doc: Document, row: int, index: int, ctx: Context, raw: str, chat: bool
     ) -> Suggestion | None:
-        text = finish(raw, ctx, chat=chat)
-        if text is None:
+        edit = finish_edit(raw, ctx, chat=chat)
+        if edit is None:
             self.stats.count("empty")
             self.typed_ahead.forget(doc.uri)
             return None
-        found = self._suggestion(doc, row, index, text, uuid.uuid4().hex)
+        found = self._suggestion(doc, row, index, edit.text, uuid.uuid4().hex, edit.replace)
         anchor = doc.text_before(row, index, ANCHOR_CHARS)
-        self.typed_ahead.remember(doc.uri, Shown(anchor, ctx.line_suffix, text, found.id))
+        shown = Shown(anchor, ctx.line_suffix, edit.text, found.id, edit.replace)
+        self.typed_ahead.remember(doc.uri, shown)
         self.stats.shown[doc.language_id] += 1
         return found
 
     @staticmethod
-    def _suggestion(doc: Document, row: int, index: int, text: str, id_: str) -> Suggestion:
-        content = doc.lines[row][:index]
+    def _suggestion(
+        doc: Document, row: int, index: int, text: str, id_: str, replace: int = 0
+    ) -> Suggestion:
+        line = line_content(doc.lines[row])
+        content = line[:index]
         start = word_start(content)
+        end = index_to_column(line, min(len(line), index + replace), doc.encoding)
         return Suggestion(
             text=text,
             line=row,
@@ -259,6 +264,7 @@ class Engine:
             word=content[start:],
             id=id_,
             language=doc.language_id,
+            end=end if replace else -1,
         )
 
     async def _read(self, request: BackendRequest, ctx: Context, settings: Settings) -> str:

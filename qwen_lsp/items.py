@@ -4,7 +4,9 @@ A :class:`Suggestion` (the text to insert at the cursor, with positions already 
 encoding) becomes an ``InlineCompletionList`` for editors with ghost text, or a
 ``CompletionList`` for Helix, eglot and older Neovim: one item whose ``textEdit`` replaces the
 word typed so far with that word plus the suggestion, marked incomplete so the editor asks again
-as the user types.
+as the user types. When the suggestion re-types closers an editor auto-inserted right of the
+cursor, the inline item's ``range`` and the completion item's ``textEdit`` extend over them, so
+the document ends with one set.
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ class Suggestion:
     word: str  # that identifier's text left of the cursor
     id: str = ""
     language: str = ""
+    end: int = -1  # column where the replaced text right of the cursor ends (-1: the cursor)
+
+    @property
+    def end_character(self) -> int:
+        return self.character if self.end < 0 else self.end
 
 
 def inline_list(s: Suggestion) -> lsp.InlineCompletionList:
     """``textDocument/inlineCompletion``: the text at the cursor; accepting runs a command."""
     cursor = lsp.Position(s.line, s.character)
+    end = lsp.Position(s.line, s.end_character)
     command = lsp.Command(
         title="Qwen completion accepted",
         command=ACCEPT_COMMAND,
         arguments=[{"id": s.id, "language": s.language}],
     )
     item = lsp.InlineCompletionItem(
-        insert_text=s.text, range=lsp.Range(cursor, cursor), command=command
+        insert_text=s.text, range=lsp.Range(cursor, end), command=command
     )
     return lsp.InlineCompletionList(items=[item])
 
@@ -56,7 +64,7 @@ def completion_list(
     new_text = s.word + s.text
     label = _label(new_text)
     edit = lsp.TextEdit(
-        range=lsp.Range(lsp.Position(s.line, s.word_start), lsp.Position(s.line, s.character)),
+        range=lsp.Range(lsp.Position(s.line, s.word_start), lsp.Position(s.line, s.end_character)),
         new_text=new_text,
     )
     item = lsp.CompletionItem(

@@ -28,6 +28,7 @@ class Shown:
     line_suffix: str  # the cursor line right of the cursor
     text: str
     id: str
+    replace: int = 0  # characters right of the cursor the text replaces
 
 
 class TypedAhead:

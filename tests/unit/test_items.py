@@ -59,3 +59,13 @@ def unescape(snippet: str) -> str:
         out.append(snippet[i])
         i += 1
     return "".join(out)
+
+
+def test_a_suggestion_that_replaces_closers_extends_both_items_over_them() -> None:
+    s = Suggestion(text="a, b)", line=2, character=6, word_start=6, word="", end=7)
+    inline = inline_list(s).items[0]
+    assert inline.range == lsp.Range(lsp.Position(2, 6), lsp.Position(2, 7))
+    item = completion_list(s).items[0]
+    assert isinstance(item.text_edit, lsp.TextEdit)
+    assert item.text_edit.range == lsp.Range(lsp.Position(2, 6), lsp.Position(2, 7))
+    assert item.text_edit.new_text == "a, b)"

@@ -49,3 +49,10 @@ def test_cache_evicts_the_least_recently_used() -> None:
     assert cache.get("a") == "1"  # now b is the oldest
     cache.put("c", "3")
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == ("1", None, "3")
+
+
+def test_typed_ahead_keeps_the_replaced_closers_of_the_shown_suggestion() -> None:
+    typed = TypedAhead()
+    typed.remember("u", Shown("print(", ")", "a, b)", "id", replace=1))
+    hit = typed.match("u", "print(a", ")")
+    assert hit is not None and hit[0] == ", b)" and hit[1].replace == 1
