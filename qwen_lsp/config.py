@@ -27,6 +27,7 @@ ENV_BASE_URL = "DASHSCOPE_BASE_URL"
 
 Mode = Literal["auto", "fim", "chat"]
 
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting qwen-lsp reads, validated. Field names are the snake_case of the keys."""

@@ -224,7 +224,7 @@ class Backend:
 
     async def _pieces(
         self, request: BackendRequest, body: dict[str, Any], settings: Settings
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         client = self._client_for(settings)
         yielded = empty = False
         try:
@@ -299,13 +299,16 @@ class Backend:
         error = status_error(response.status_code, raw, response.headers, settings.model)
         if isinstance(error, ContextLengthError):
             self._learn_context(error, settings)
-        elif isinstance(error, EndpointNotFoundError) and not request.chat:
-            if settings.mode == "auto":
-                self.server(settings).no_fim = True
+        elif (
+            isinstance(error, EndpointNotFoundError)
+            and not request.chat
+            and settings.mode == "auto"
+        ):
+            self.server(settings).no_fim = True
         return error
 
     @staticmethod
-    async def _read_sse(response: httpx.Response, chat: bool) -> AsyncIterator[str | None]:
+    async def _read_sse(response: httpx.Response, chat: bool) -> AsyncGenerator[str | None, None]:
         """Text pieces; ``None`` once per event (so the caller can tell an empty stream)."""
         finished = False
         events = 0

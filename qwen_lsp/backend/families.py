@@ -50,13 +50,16 @@ def is_local(base_url: str) -> bool:
 
 
 def is_dashscope(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host.endswith(".aliyuncs.com")
+    """Model Studio: its hosts, or its ``/compatible-mode/`` path (a proxy in front of it)."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    return host.endswith(".aliyuncs.com") or "/compatible-mode/" in parts.path + "/"
 
 
 def dashscope_serves_fim(base_url: str) -> bool:
-    """Model Studio serves ``/completions`` in the Beijing region only."""
-    return (urlsplit(base_url).hostname or "").lower() in _DASHSCOPE_BEIJING
+    """Model Studio serves ``/completions`` in the Beijing region only (a proxy: assumed so)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host in _DASHSCOPE_BEIJING or not host.endswith(".aliyuncs.com")
 
 
 def model_name(model: str) -> str:
