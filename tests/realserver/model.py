@@ -12,8 +12,9 @@ stops at ``max_tokens``, and refuses prompts longer than its context.
 * The output layer scores only printable-ASCII tokens (and newlines): with uniform noise the
   sampler would pick byte tokens that are lone UTF-8 lead bytes, which the server holds back
   waiting for the rest of the character, so a stream would sit silent for seconds. Tokens that
-  end a line score a little higher, so that answers come in lines. Nothing favours an end
-  token: an answer runs to ``max_tokens``.
+  end a line score a little higher, so that answers come in lines; no token indents, so an
+  answer at the top level of a file is one block that qwen-lsp never cuts; nothing favours an
+  end token: an answer runs to ``max_tokens``. Tests can rely on long answers.
 
 :func:`model_path` builds the file once and keeps it in a cache directory
 (``$QWEN_LSP_TEST_CACHE`` or ``~/.cache/qwen-lsp-tests``), keyed by :data:`VERSION`.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = 2  # bump when the model changes, so cached copies are rebuilt
+VERSION = 3  # bump when the model changes, so cached copies are rebuilt
 
 N_EMBD = 64
 N_LAYERS = 2
@@ -135,7 +136,14 @@ def vocabulary() -> tuple[list[str], list[int], list[str], list[bytes]]:
 
 
 def _printable(raw: bytes) -> bool:
-    return bool(raw) and all(0x20 <= b < 0x7F or b == 0x0A for b in raw)
+    """Printable ASCII and newlines, and never indentation: no token starts with a space or
+    tab, or has one after a newline, so every line the model writes starts in column 0."""
+    return (
+        bool(raw)
+        and all(0x20 <= b < 0x7F or b == 0x0A for b in raw)
+        and raw[:1] != b" "
+        and b"\n " not in raw
+    )
 
 
 def build(path: Path, seed: int = 0) -> None:
