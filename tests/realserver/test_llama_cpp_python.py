@@ -104,7 +104,8 @@ async def test_a_timeout_keeps_the_complete_lines(start: Starter, llama: LlamaSe
     assert (await stats(session))["requests"]["partial"] == 1
 
 
-async def _two_documents_at_once(session: Session, llama: LlamaServer) -> tuple[Any, Any]:
+async def _two_documents_at_once(session: Session, llama: LlamaServer) -> int:
+    """Ask in one document, and in another while the first answer streams; a log mark."""
     first = session.open("import os\n\n", name="first.py")
     second = session.open("import sys\n\n", name="second.py")
     mark = llama.mark()
@@ -112,14 +113,18 @@ async def _two_documents_at_once(session: Session, llama: LlamaServer) -> tuple[
     assert await until(lambda: posts(llama, mark) or one.done())
     await asyncio.sleep(0.3)  # the first stream is under way
     two = session.inline_request(second, 2, 0, invoked=True)
-    return await one, await two
+    await one, await two
+    return mark
 
 
 async def test_requests_to_a_local_server_go_one_at_a_time(
     start: Starter, llama: LlamaServer
 ) -> None:
-    session = await start(model=FIM_MODEL, maxTokens=300)
-    await _two_documents_at_once(session, llama)
+    session = await start(model=FIM_MODEL, maxTokens=600)
+    mark = await _two_documents_at_once(session, llama)
+    # both generations ran to max_tokens (llama.cpp counts one run fewer than tokens)
+    assert await until(lambda: len(llama.runs(mark)) == 2)
+    assert llama.runs(mark) == [599, 599]
     assert "partial" not in (await stats(session))["requests"]
     assert not [m for m in session.logged() if "before the answer was complete" in m]
 
@@ -129,8 +134,10 @@ async def test_an_interrupted_stream_is_neither_trusted_nor_cached(
 ) -> None:
     # Without the in-flight limit, the second request makes llama-cpp-python end the first
     # stream with [DONE] and no finish_reason (its default `interrupt_requests`).
-    session = await start(model=FIM_MODEL, maxTokens=300, maxInFlight=8)
-    await _two_documents_at_once(session, llama)
+    session = await start(model=FIM_MODEL, maxTokens=600, maxInFlight=8)
+    mark = await _two_documents_at_once(session, llama)
+    assert await until(lambda: llama.runs(mark))
+    assert llama.runs(mark) == [599]  # the first generation was cut off, unfinished
     assert await until(lambda: any("before the answer was complete" in m for m in session.logged()))
     counters = (await stats(session))["requests"]
     assert "cache" not in counters
@@ -165,9 +172,10 @@ async def test_a_request_given_up_stops_the_generation(
         assert not llama.runs(mark)  # and never finished that generation
     else:
         # without a stream nothing tells it: it generates on (hence the warning)
+        finished = await until(lambda: llama.runs(mark), 60)  # before the next test starts
         assert after > 0.5 * busy, (busy, after)
+        assert finished
         assert [m for m in session.shown() if "`stream` is false" in m]
-        assert await until(lambda: llama.runs(mark), 60)  # let it finish before the next test
 
 
 @pytest.mark.parametrize("extra", [[], ["--no-stream"]], ids=["stream", "json"])
