@@ -43,12 +43,6 @@ _CODER_TURBO = re.compile(r"^qwen-coder-turbo", re.I)
 _DASHSCOPE_BEIJING = {"dashscope.aliyuncs.com"}
 
 
-def is_local(base_url: str) -> bool:
-    """True when ``base_url`` points at this machine."""
-    host = urlsplit(base_url).hostname or ""
-    return host in {"localhost", "::1"} or host.startswith("127.")
-
-
 def is_dashscope(base_url: str) -> bool:
     """Model Studio: its hosts, or its ``/compatible-mode/`` path (a proxy in front of it)."""
     parts = urlsplit(base_url)

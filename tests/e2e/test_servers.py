@@ -170,6 +170,6 @@ async def test_one_completion_in_flight_for_a_local_server(start: Starter, fake:
     answers = [session.inline_request(first, 0, 4), session.inline_request(second, 0, 4)]
     assert await until(lambda: len(completions(fake)) == 2 and completions(fake)[1].done)
     one, two = completions(fake)
-    assert one.finished is not None and two.started >= one.finished  # never overlapped
+    assert two.started - one.started > 0.3  # sent once the first had its answer (ttft 0.4 s)
     for answer in answers:
         assert (await answer).items[0].insert_text == "x = 1"
