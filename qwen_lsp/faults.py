@@ -125,6 +125,14 @@ class FaultPolicy:
                 f"qwen-lsp: model {settings.model!r} was not found or this key cannot use it "
                 f"({text}). Check the `model` setting.",
             )
+        elif isinstance(exc, be.EndpointNotFoundError):
+            self.show_once(
+                "endpoint",
+                MessageType.Error,
+                f"qwen-lsp: {settings.base_url} has no such endpoint ({text}). Check `baseUrl` "
+                '(OpenAI-compatible servers usually end in `/v1`) and `mode` ("fim" needs '
+                "`/completions`).",
+            )
         else:
             self.notifier.log(MessageType.Warning, f"qwen-lsp: completion failed: {text}")
         self.notifier.status("error", text)

@@ -93,3 +93,12 @@ def test_a_remote_server_with_stream_off_is_not_warned() -> None:
     remote = Settings(stream=False)
     FaultPolicy(notes).adapted(remote, remote, be.ServerInfo("dashscope"))
     assert notes.shown == []
+
+
+def test_a_missing_endpoint_is_shown_once() -> None:
+    notes = Recorder()
+    policy = FaultPolicy(notes)
+    for _ in range(2):
+        policy.report(be.EndpointNotFoundError("HTTP 404: Not Found"), Settings(mode="fim"))
+    [shown] = notes.shown
+    assert "`baseUrl`" in shown and "/v1" in shown
