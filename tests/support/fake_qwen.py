@@ -8,8 +8,16 @@ hand, and for benchmarks:
   ``choices[0].text``);
 * ``POST <any prefix>/chat/completions`` -- chat / partial mode (``chat.completion`` and
   ``chat.completion.chunk`` objects, ``choices[0].message.content`` / ``delta.content``);
-* ``GET <any prefix>/models`` -- a small model list;
+* ``GET <any prefix>/models`` -- a small model list (plus :attr:`FakeQwen.model_fields`, e.g.
+  vLLM's ``owned_by`` and ``max_model_len``);
+* ``GET <any prefix>/props`` -- :attr:`FakeQwen.props` (llama.cpp's server), else a 404;
 * anything else -- a 404 (405 for a known path with the wrong method) with a JSON error body.
+
+Real servers' faults besides HTTP errors: :attr:`FakeQwen.n_ctx` makes it refuse prompts over a
+context size the way llama-cpp-python does (an empty 200 stream and a dropped connection, or a
+400 ``context_length_exceeded``); ``Reply.omit_finish`` ends a stream with ``[DONE]`` and no
+``finish_reason``; ``Reply.hangup`` drops the connection without an answer; ``Reply.think``
+starts the answer with a ``<think>`` block.
 
 The path prefix is ignored, so ``http://127.0.0.1:P/compatible-mode/v1`` (the
 :attr:`FakeQwen.base_url`) and ``http://127.0.0.1:P/v1`` both work.
