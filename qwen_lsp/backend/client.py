@@ -135,9 +135,9 @@ class Backend:
         if n_ctx is None:
             return
         info = self.server(settings)
+        if n_ctx != info.n_ctx or info.fit_ctx is None or n_ctx < info.fit_ctx:
+            info.fit_ctx = n_ctx  # a new figure (the server restarted bigger?) is believed
         info.n_ctx = n_ctx
-        if info.fit_ctx is None or n_ctx < info.fit_ctx:
-            info.fit_ctx = n_ctx
 
     # -- connection -----------------------------------------------------------------------------
 

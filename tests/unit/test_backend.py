@@ -371,3 +371,23 @@ async def test_local_servers_get_one_request_in_flight() -> None:
     async with backend.slot(remote), backend.slot(remote):
         pass  # no limit: both at once
     await backend.aclose()
+
+
+async def test_warm_reads_the_context_size_and_believes_a_new_one() -> None:
+    local = Settings(base_url="http://127.0.0.1:9/v1", model="m")
+    size = {"n": 1024}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/props":
+            return httpx.Response(200, json={"default_generation_settings": {"n_ctx": size["n"]}})
+        return httpx.Response(200, json={"data": [{"id": "m", "owned_by": "llamacpp"}]})
+
+    backend = be.Backend(httpx.MockTransport(handler))
+    await backend.warm(local)
+    assert backend.family(local) == "llama.cpp"
+    assert backend.server(local).fit_ctx == 1024
+    small = backend.effective(local)
+    size["n"] = 32768  # restarted with a bigger context
+    await backend.warm(local)
+    assert backend.effective(local) == local != small
+    await backend.aclose()
