@@ -231,7 +231,8 @@ FIELDS: tuple[Field, ...] = (
         "timeout_ms",
         _integer(100, 120_000),
         "integer",
-        "Give up on a backend request after this long; the editor gets an empty answer.",
+        "Give up on a backend request after this long; the editor gets the complete lines that "
+        "had arrived, else an empty answer.",
     ),
     Field(
         "stop",
