@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,10 +26,6 @@ ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_BASE_URL"
 
 Mode = Literal["auto", "fim", "chat"]
-
-# Models served by the FIM `/completions` endpoint. Matched against the last path segment of the
-# model name (vLLM names models like "Qwen/Qwen2.5-Coder-7B-Instruct", Ollama "qwen2.5-coder:7b").
-_FIM_MODEL = re.compile(r"^(qwen2\.5-coder[-:]|qwen-coder-turbo)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +47,16 @@ class Settings:
     max_prefix_tokens: int = 2048
     max_suffix_tokens: int = 512
     max_repo_tokens: int = 1024
+    max_in_flight: int = 0
 
     @property
     def uses_fim(self) -> bool:
         """True when requests go to the FIM ``/completions`` endpoint, False for chat."""
         if self.mode != "auto":
             return self.mode == "fim"
-        return bool(_FIM_MODEL.match(self.model.rsplit("/", 1)[-1]))
+        from .backend.families import fim_by_default  # the routing rules live with the servers
+
+        return fim_by_default(self.model, self.base_url)
 
     @property
     def is_local(self) -> bool:
@@ -174,8 +172,8 @@ FIELDS: tuple[Field, ...] = (
         "base_url",
         _url,
         "string",
-        "OpenAI-compatible base URL: a DashScope region, or a local vLLM, llama.cpp or "
-        "Ollama server (`http://127.0.0.1:8000/v1`).",
+        "OpenAI-compatible base URL: a DashScope region, or a local vLLM, llama.cpp, Ollama "
+        "or LM Studio server (`http://127.0.0.1:8000/v1`); see Backends.",
         f"env `{ENV_BASE_URL}`, else `{DEFAULT_BASE_URL}`",
     ),
     Field("model", "model", _string(), "string", "Model name as the backend knows it."),
@@ -185,8 +183,10 @@ FIELDS: tuple[Field, ...] = (
         _choice("auto", "fim", "chat"),
         '`"auto"` \\| `"fim"` \\| `"chat"`',
         "`fim`: fill-in-the-middle on `/completions`; `chat`: partial mode on "
-        "`/chat/completions`; `auto`: `fim` for `qwen2.5-coder-*` and `qwen-coder-turbo*`, "
-        "`chat` for every other model.",
+        "`/chat/completions`; `auto`: `fim` for Qwen2.5-Coder, Qwen3-Coder (not on DashScope) "
+        "and `qwen-coder-turbo` in any server's spelling, on servers that serve `/completions` "
+        "(DashScope: Beijing only; a 404 of the endpoint switches to `chat` once), `chat` for "
+        "every other model.",
     ),
     Field(
         "fimSuffixField",
@@ -231,7 +231,8 @@ FIELDS: tuple[Field, ...] = (
         "timeout_ms",
         _integer(100, 120_000),
         "integer",
-        "Give up on a backend request after this long; the editor gets an empty answer.",
+        "Give up on a backend request after this long; the editor gets the complete lines that "
+        "had arrived, else an empty answer.",
     ),
     Field(
         "stop",
@@ -260,6 +261,14 @@ FIELDS: tuple[Field, ...] = (
         _integer(0, 131_072),
         "integer",
         "Budget for snippets of other files in the prompt (0 turns them off).",
+    ),
+    Field(
+        "maxInFlight",
+        "max_in_flight",
+        _integer(0, 64),
+        "integer",
+        "Most completion requests in flight to the server at once; `0`: one for a server on "
+        "this machine (which would interrupt or queue them), no limit otherwise.",
     ),
 )
 

@@ -165,8 +165,9 @@ class Engine:
             self.stats.count("typed_ahead")
             return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
 
+        settings = self._effective(settings)
         ctx = self._context(doc, row, index, settings)
-        request = build_request(ctx, settings)
+        request = build_request(ctx, settings, self.backend.family(settings))
         key = self.cache.key(request)
         if (raw := self.cache.get(key)) is not None:
             self.stats.count("cache")
@@ -178,9 +179,24 @@ class Engine:
         answered = False  # the job ran to the end (else the scheduler superseded it)
 
         async def fetch() -> Suggestion | None:
-            nonlocal answered
-            raw = await self._read(request, ctx, settings)
-            self.cache.put(key, raw)
+            nonlocal answered, ctx, request, key
+            try:
+                raw, complete = await self._read(request, ctx, settings)
+            except (be.ContextLengthError, be.EndpointNotFoundError) as exc:
+                retry = self._effective(self.settings)
+                if retry == settings:
+                    raise  # nothing learned: nothing to retry with
+                if doc.version != version or self.documents.get(uri) is not doc:
+                    self.stats.count("stale")  # the cursor's text moved on: no retry for it
+                    answered = True
+                    return None
+                self._log(f"{redact.scrub(str(exc))}; retrying once")
+                ctx = self._context(doc, row, index, retry)
+                request = build_request(ctx, retry, self.backend.family(retry))
+                key = self.cache.key(request)
+                raw, complete = await self._read(request, ctx, retry)
+            if complete:
+                self.cache.put(key, raw)
             answered = True
             if doc.version != version or self.documents.get(uri) is not doc:
                 self.stats.count("stale")
@@ -196,6 +212,12 @@ class Engine:
         if not answered:
             self.stats.count("superseded")
         return found
+
+    def _effective(self, settings: Settings) -> Settings:
+        """The settings as this server needs them (the backend knows), told to the user once."""
+        effective = self.backend.effective(settings)
+        self.faults.adapted(settings, effective, self.backend.server(settings))
+        return effective
 
     def _context(self, doc: Document, row: int, index: int, settings: Settings) -> Context:
         ctx = build_context(
@@ -267,27 +289,43 @@ class Engine:
             end=end if replace else -1,
         )
 
-    async def _read(self, request: BackendRequest, ctx: Context, settings: Settings) -> str:
-        """Stream the answer until it ends or the post-processor has seen the cut point."""
+    async def _read(
+        self, request: BackendRequest, ctx: Context, settings: Settings
+    ) -> tuple[str, bool]:
+        """Stream the answer until it ends or the post-processor has seen the cut point.
+
+        Returns the text and whether it is complete. An answer cut short (a stream that ended
+        without a ``finish_reason``, a timeout) is kept up to its last complete line, if any.
+        """
         cutter = StreamCutter(ctx, request.chat)
-        self.stats.count("backend")
-        self._inflight += 1
-        self._set_status()
-        try:
-            async with asyncio.timeout(settings.timeout_ms / 1000):
-                async with aclosing(self.backend.stream(request, settings)) as pieces:
-                    async for piece in pieces:
-                        if cutter.feed(piece):
-                            self.stats.count("early_stop")
-                            break
-        except TimeoutError as exc:
-            raise be.BackendTimeout(f"no answer within {settings.timeout_ms} ms") from exc
-        finally:
-            self._inflight -= 1
-            self._last_io = time.monotonic()
+        async with self.backend.slot(settings):
+            self.stats.count("backend")
+            self._inflight += 1
             self._set_status()
+            try:
+                async with asyncio.timeout(settings.timeout_ms / 1000):
+                    async with aclosing(self.backend.stream(request, settings)) as pieces:
+                        async for piece in pieces:
+                            if cutter.feed(piece):
+                                self.stats.count("early_stop")
+                                break
+            except (TimeoutError, be.BackendTimeout, be.TruncatedStream) as exc:
+                partial = be.complete_lines(cutter.text)
+                timeout = f"no answer within {settings.timeout_ms} ms"
+                error = be.BackendTimeout(timeout) if isinstance(exc, TimeoutError) else exc
+                if not partial.strip():
+                    if error is exc:
+                        raise
+                    raise error from exc
+                self.stats.count("partial")
+                self._log(f"{error}; kept the {partial.count(chr(10))} complete line(s)")
+                return partial, False
+            finally:
+                self._inflight -= 1
+                self._last_io = time.monotonic()
+                self._set_status()
         self.faults.succeeded()
-        return cutter.text
+        return cutter.text, True
 
     # -- acceptance, connection, status ---------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 The policy: a fault the user must fix (a refused key, an unknown model, no key at all) or wait
 out (a rate limit) is shown once with ``window/showMessage`` until the settings change; transient
-faults (5xx, timeouts, broken streams) go to ``window/logMessage`` only. A 429 pauses requests
-for ``Retry-After`` seconds, or an exponential back-off from 2 s to 60 s without it.
+faults (5xx, timeouts, broken streams) go to ``window/logMessage`` only. What qwen-lsp adapted
+to on its own (a server context smaller than the budgets, a server without ``/completions``) and
+settings that work badly with a local server (``stream: false``) are shown once too. A 429
+pauses requests for ``Retry-After`` seconds, or an exponential back-off from 2 s to 60 s without it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from lsprotocol.types import MessageType
 
 from . import backend as be
 from . import redact
+from .backend.limits import total_tokens
 from .config import Settings
 
 MAX_PAUSE_S = 600.0  # a Retry-After longer than this is not taken at its word
@@ -58,6 +61,43 @@ class FaultPolicy:
             self._shown.add(key)
             self.notifier.show(level, text)
 
+    def warn_once(self, key: str, level: MessageType, text: str) -> None:
+        """Show and log ``text`` the first time only (for advice, not for faults)."""
+        if key not in self._shown:
+            self.show_once(key, level, text)
+
+    def adapted(self, settings: Settings, effective: Settings, server: be.ServerInfo) -> None:
+        """Tell the user once what qwen-lsp changed to suit the server, and risky settings."""
+        if not settings.stream and settings.is_local:
+            self.warn_once(
+                "no-stream",
+                MessageType.Warning,
+                "qwen-lsp: `stream` is false: a local server cannot be told to stop a request "
+                "the editor no longer needs, and later completions wait until it has generated "
+                "all `maxTokens`. Set `stream` to true.",
+            )
+        if effective.mode != settings.mode:
+            self.warn_once(
+                "no-fim",
+                MessageType.Warning,
+                f"qwen-lsp: {settings.base_url} has no FIM endpoint (`/completions` answered "
+                f"404); using partial mode on `/chat/completions` for {settings.model!r}. Set "
+                '`mode` to "chat" to make this the rule, or point `baseUrl` at a server that '
+                "serves FIM.",
+            )
+        if total_tokens(effective) < total_tokens(settings):
+            size = f"{server.n_ctx} tokens" if server.n_ctx else "smaller than qwen-lsp's budgets"
+            self.warn_once(
+                "context",
+                MessageType.Warning,
+                f"qwen-lsp: the server's context is {size}; prompts now use "
+                f"maxPrefixTokens {effective.max_prefix_tokens}, maxSuffixTokens "
+                f"{effective.max_suffix_tokens}, maxRepoTokens {effective.max_repo_tokens}, "
+                f"maxTokens {effective.max_tokens}. For more context start the server with a "
+                "larger one (llama.cpp `--ctx-size`, llama-cpp-python `--n_ctx`, vLLM "
+                "`--max-model-len`, Ollama `num_ctx`), or lower these settings yourself.",
+            )
+
     def report(self, exc: be.BackendError, settings: Settings) -> None:
         text = redact.scrub(str(exc))
         if isinstance(exc, be.AuthError):
@@ -84,6 +124,14 @@ class FaultPolicy:
                 MessageType.Error,
                 f"qwen-lsp: model {settings.model!r} was not found or this key cannot use it "
                 f"({text}). Check the `model` setting.",
+            )
+        elif isinstance(exc, be.EndpointNotFoundError):
+            self.show_once(
+                "endpoint",
+                MessageType.Error,
+                f"qwen-lsp: {settings.base_url} has no such endpoint ({text}). Check `baseUrl` "
+                '(OpenAI-compatible servers usually end in `/v1`) and `mode` ("fim" needs '
+                "`/completions`).",
             )
         else:
             self.notifier.log(MessageType.Warning, f"qwen-lsp: completion failed: {text}")

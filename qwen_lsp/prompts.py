@@ -13,9 +13,11 @@ Two shapes, chosen by :attr:`Settings.uses_fim`:
 
   (or, with ``fimSuffixField``, plain ``prompt`` + ``suffix`` fields for Ollama).
 * Partial mode, ``POST {baseUrl}/chat/completions``: the prefix is the content of a last
-  ``assistant`` message with ``"partial": true``, which the model continues; the suffix and other
-  files go in the user message; ``enable_thinking: false`` because thinking mode rejects partial
-  mode.
+  ``assistant`` message, which the model continues; the suffix and other files go in the user
+  message. How a server is told to continue that message (DashScope's ``"partial": true``,
+  vLLM's ``continue_final_message``, natively on llama.cpp) and to answer without thinking
+  (thinking mode rejects partial mode) depends on the server family
+  (:func:`qwen_lsp.backend.families.continuation_fields`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .backend.families import Family, continuation_fields, guess_family
 from .config import Settings
 from .context import Context
 
@@ -64,11 +67,11 @@ class BackendRequest:
         return self.path == "/chat/completions"
 
 
-def build_request(ctx: Context, settings: Settings) -> BackendRequest:
-    """The request for this context under these settings."""
+def build_request(ctx: Context, settings: Settings, family: Family | None = None) -> BackendRequest:
+    """The request for this context under these settings, for a server of that family."""
     if settings.uses_fim:
         return _fim_request(ctx, settings)
-    return _chat_request(ctx, settings)
+    return _chat_request(ctx, settings, family or guess_family(settings.base_url))
 
 
 def fim_prompt(ctx: Context) -> str:
@@ -119,14 +122,15 @@ def chat_user_message(ctx: Context) -> str:
     return "\n\n".join(parts)
 
 
-def _chat_request(ctx: Context, settings: Settings) -> BackendRequest:
+def _chat_request(ctx: Context, settings: Settings, family: Family) -> BackendRequest:
     body = _common(settings)
+    message_fields, body_fields = continuation_fields(family, settings.is_local)
     body["messages"] = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": chat_user_message(ctx)},
-        {"role": "assistant", "content": ctx.prefix, "partial": True},
+        {"role": "assistant", "content": ctx.prefix, **message_fields},
     ]
-    body["enable_thinking"] = False
+    body.update(body_fields)
     if settings.stop:
         body["stop"] = list(settings.stop)
     return BackendRequest("/chat/completions", body)

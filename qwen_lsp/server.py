@@ -5,6 +5,9 @@ pygls behaviours are replaced in :class:`QwenProtocol`:
 
 * a request whose params fail validation (a negative position, missing params) is answered
   with ``InvalidParams``; pygls 2.1.1 only logs it, and the editor waits forever;
+* a message with an ``id`` that names a notification method (``window/workDoneProgress/cancel``
+  ...) is a request by JSON-RPC's rules and is answered with ``InvalidRequest``; pygls 2.1.1
+  handles it as a notification and never answers;
 * ``didOpen`` / ``didChange`` / ``didClose`` go to qwen-lsp's own document store
   (:mod:`qwen_lsp.documents`), not pygls' ``TextDocument``, which mis-splits lines and
   rebuilds the whole text on every keystroke.
@@ -17,7 +20,7 @@ from typing import Any
 
 import attrs
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcMethodNotFound
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
@@ -47,6 +50,13 @@ class QwenProtocol(LanguageServerProtocol):
     _server: QwenLanguageServer
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "id" in data and isinstance(data.get("method"), str) and "error" not in data:
+            kind = self.get_message_type(data["method"])
+            if kind is not None and "id" not in attrs.fields_dict(kind):
+                log.warning("%s sent as a request; answered with an error", data["method"])
+                error = JsonRpcInvalidRequest(f"{data['method']} is a notification, not a request")
+                self._send_response(data["id"], error=error.to_response_error())
+                return _Answered()
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:

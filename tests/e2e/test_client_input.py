@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcMethodNotFound
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound
 
 from tests.e2e.conftest import Session, Starter, completions
 from tests.support.fake_qwen import FakeQwen, Reply
@@ -88,6 +88,24 @@ async def test_unknown_methods(start: Starter, fake: FakeQwen) -> None:
     send({"jsonrpc": "2.0", "method": "qwen/noSuchNotification", "params": {"x": 1}})
     send({"jsonrpc": "2.0", "method": lsp.TEXT_DOCUMENT_DID_CHANGE, "params": {"garbage": True}})
     send({"jsonrpc": "2.0", "method": lsp.TEXT_DOCUMENT_DID_OPEN})
+    await still_serving(session, fake)
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        (lsp.WINDOW_WORK_DONE_PROGRESS_CANCEL, {"token": "t"}),
+        (lsp.CANCEL_REQUEST, {"id": 1}),
+        (lsp.TEXT_DOCUMENT_DID_CLOSE, {"textDocument": {"uri": "file:///a.py"}}),
+    ],
+    ids=["progress-cancel", "cancel-request", "did-close"],
+)
+async def test_a_notification_method_sent_with_an_id_gets_an_answer(
+    start: Starter, fake: FakeQwen, method: str, params: Any
+) -> None:
+    session = await start()
+    with pytest.raises(JsonRpcInvalidRequest, match="notification"):
+        await raw_request(session, method, params)
     await still_serving(session, fake)
 
 

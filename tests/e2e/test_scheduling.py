@@ -96,7 +96,7 @@ async def test_documents_never_wait_on_each_other(start: Starter, fake: FakeQwen
         text="slow" if "slow" in req.prompt else "fast",
         ttft_ms=3000 if "slow" in req.prompt else 0,
     )
-    session = await start()
+    session = await start(maxInFlight=8)  # a loopback server gets one at a time by default
     slow = session.open("slow = \n")
     fast = session.open("fast = \n")
     slow_answer = session.inline_request(slow, 0, 7)

@@ -8,8 +8,16 @@ hand, and for benchmarks:
   ``choices[0].text``);
 * ``POST <any prefix>/chat/completions`` -- chat / partial mode (``chat.completion`` and
   ``chat.completion.chunk`` objects, ``choices[0].message.content`` / ``delta.content``);
-* ``GET <any prefix>/models`` -- a small model list;
+* ``GET <any prefix>/models`` -- a small model list (plus :attr:`FakeQwen.model_fields`, e.g.
+  vLLM's ``owned_by`` and ``max_model_len``);
+* ``GET <any prefix>/props`` -- :attr:`FakeQwen.props` (llama.cpp's server), else a 404;
 * anything else -- a 404 (405 for a known path with the wrong method) with a JSON error body.
+
+Real servers' faults besides HTTP errors: :attr:`FakeQwen.n_ctx` makes it refuse prompts over a
+context size the way llama-cpp-python does (an empty 200 stream and a dropped connection, or a
+400 ``context_length_exceeded``); ``Reply.omit_finish`` ends a stream with ``[DONE]`` and no
+``finish_reason``; ``Reply.hangup`` drops the connection without an answer; ``Reply.think``
+starts the answer with a ``<think>`` block.
 
 The path prefix is ignored, so ``http://127.0.0.1:P/compatible-mode/v1`` (the
 :attr:`FakeQwen.base_url`) and ``http://127.0.0.1:P/v1`` both work.
@@ -189,6 +197,12 @@ class Reply:
     role_chunk: bool = True
     #: Stream: put ``finish_reason`` on the last text chunk instead of a separate empty chunk.
     finish_with_last_chunk: bool = False
+    #: Stream: no ``finish_reason`` at all, then ``[DONE]`` (llama-cpp-python, interrupted).
+    omit_finish: bool = False
+    #: Close the connection without sending anything (a dropped keep-alive connection).
+    hangup: bool = False
+    #: Stream: start the text with this ``<think>`` block (a Qwen3 model that thinks).
+    think: str | None = None
 
     def __post_init__(self) -> None:
         if not 100 <= self.status <= 599:
@@ -201,8 +215,11 @@ class Reply:
             raise ValueError("ttft_ms and token_ms must be >= 0")
 
     def pieces(self) -> list[str]:
-        """The stream pieces: ``chunks`` or ``split_tokens(text)``."""
-        return list(self.chunks) if self.chunks is not None else split_tokens(self.text)
+        """The stream pieces: ``chunks`` or ``split_tokens(text)`` (after any think block)."""
+        pieces = list(self.chunks) if self.chunks is not None else split_tokens(self.text)
+        if self.think is not None:
+            pieces = ["<think>", *split_tokens(self.think), "</think>", "\n\n", *pieces]
+        return pieces
 
     def full_text(self) -> str:
         """The whole completion text (the joined pieces)."""
@@ -325,6 +342,8 @@ def _endpoint_of(path: str) -> str | None:
         return "completions"
     if path.endswith("/models"):
         return "models"
+    if path.endswith("/props"):
+        return "props"
     return None
 
 
@@ -461,6 +480,15 @@ class FakeQwen(ThreadedApp, RequestLog):
         self.models: tuple[str, ...] = tuple(models)
         self.on_request = on_request
         self.replies = ReplyQueue()
+        #: Extra fields for every ``GET /models`` entry (``{"owned_by": "vllm",
+        #: "max_model_len": 4096}`` makes it look like vLLM).
+        self.model_fields: dict[str, Any] = {}
+        #: ``GET /props`` answers this (llama.cpp's server), or 404 when None.
+        self.props: dict[str, Any] | None = None
+        #: Like a llama.cpp server of this context size: a prompt (4 characters a token) plus
+        #: ``max_tokens`` over it gets an empty 200 stream, after which the connection is
+        #: dropped, or (``stream: false``) llama-cpp-python's 400 ``context_length_exceeded``.
+        self.n_ctx: int | None = None
         self._default = default if default is not None else Reply()
         self._responder: Responder | None = None
 
@@ -606,7 +634,7 @@ class FakeQwen(ThreadedApp, RequestLog):
                     404, "not_found", f"Not found: {entry.path}", request_id=entry.request_id
                 ),
             )
-        wanted = "GET" if endpoint == "models" else "POST"
+        wanted = "GET" if endpoint in ("models", "props") else "POST"
         if request.method != wanted:
             body = error_body(
                 405,
@@ -625,13 +653,56 @@ class FakeQwen(ThreadedApp, RequestLog):
         if endpoint == "models":
             created = int(time.time())
             models = [
-                {"id": model, "object": "model", "created": created, "owned_by": "system"}
+                {
+                    "id": model,
+                    "object": "model",
+                    "created": created,
+                    "owned_by": "system",
+                    **self.model_fields,
+                }
                 for model in self.models
             ]
             return await self._send_json(request, entry, 200, {"object": "list", "data": models})
+        if endpoint == "props":
+            if self.props is None:
+                return await self._send_json(request, entry, 404, {"detail": "Not Found"})
+            return await self._send_json(request, entry, 200, self.props)
+        if (overflow := self._overflow(entry)) is not None:
+            return await self._overflow_reply(request, entry, overflow)
         reply = self._choose(entry)
         entry.reply = reply
         return await self._reply(request, entry, reply, chat=endpoint == "chat")
+
+    def _overflow(self, entry: LoggedRequest) -> int | None:
+        """The tokens asked for, when over ``n_ctx``."""
+        if self.n_ctx is None or not isinstance(entry.body, dict):
+            return None
+        body = entry.body
+        prompt = _usage(body, [])["prompt_tokens"]
+        max_tokens = body.get("max_tokens")
+        asked = prompt + (max_tokens if isinstance(max_tokens, int) else 16)
+        return asked if asked > self.n_ctx else None
+
+    async def _overflow_reply(
+        self, request: web.Request, entry: LoggedRequest, asked: int
+    ) -> web.StreamResponse:
+        body = entry.body if isinstance(entry.body, dict) else {}
+        entry.streamed = bool(body.get("stream"))
+        if entry.streamed:
+            resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
+            entry.status = 200
+            await resp.prepare(request)
+            await resp.write_eof()
+            _close_connection(request)  # what llama-cpp-python does after an empty stream
+            return resp
+        message = (
+            f"This model's maximum context length is {self.n_ctx} tokens, however you "
+            f"requested {asked} tokens. Please reduce your prompt; or completion length."
+        )
+        payload = error_body(
+            400, "context_length_exceeded", message, "invalid_request_error", entry.request_id
+        )
+        return await self._send_json(request, entry, 400, payload)
 
     def _choose(self, entry: LoggedRequest) -> Reply:
         responder = self.responder
@@ -699,6 +770,10 @@ class FakeQwen(ThreadedApp, RequestLog):
         stream = reply.stream if reply.stream is not None else bool(body.get("stream"))
         entry.streamed = stream
         ttft = reply.ttft_ms / 1000
+        if reply.hangup:
+            await self._wait(request, ttft)
+            _close_connection(request)
+            return web.Response(status=499)  # never sent: the connection is gone
         if reply.raw_body is not None:
             if not await self._wait(request, ttft):
                 return self._give_up(request, entry)
@@ -795,14 +870,20 @@ class FakeQwen(ThreadedApp, RequestLog):
                 if not await self._wait(request, delay):
                     self._give_up(request, entry)
                     return resp
-                finish = reply.finish_reason if reply.finish_with_last_chunk and i == last else None
+                finish = (
+                    reply.finish_reason
+                    if reply.finish_with_last_chunk and i == last and not reply.omit_finish
+                    else None
+                )
                 entry.chunks_sent += 1  # counted first: the client may look once it has the chunk
                 try:
                     await resp.write(_sse(shape.chunk(shape.delta(piece), finish)))
                 except ConnectionError:
                     entry.chunks_sent -= 1
                     raise
-            if not (reply.finish_with_last_chunk and pieces):
+            if reply.omit_finish:
+                pass
+            elif not (reply.finish_with_last_chunk and pieces):
                 await resp.write(_sse(shape.chunk(shape.delta(None), reply.finish_reason)))
             if include_usage:
                 await resp.write(_sse(shape.usage_chunk(_usage(body, pieces))))

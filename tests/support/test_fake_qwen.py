@@ -635,3 +635,48 @@ def test_cli_serves_and_logs_requests() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
+
+
+# -- what real servers do (for tests/e2e/test_servers.py) ---------------------------------------
+
+
+def test_over_n_ctx_like_llama_cpp(fake: FakeQwen, client: httpx.Client) -> None:
+    fake.n_ctx = 64
+    long = fim_body(prompt="x" * 400, max_tokens=16)
+    error = client.post("/completions", json=long)
+    assert error.status_code == 400
+    assert error.json()["error"]["code"] == "context_length_exceeded"
+    assert "maximum context length is 64 tokens" in error.json()["error"]["message"]
+    empty = client.post("/completions", json={**long, "stream": True})
+    assert empty.status_code == 200 and empty.content == b""
+    assert client.post("/completions", json=fim_body(max_tokens=16)).status_code == 200
+
+
+def test_props_and_model_fields(fake: FakeQwen, client: httpx.Client) -> None:
+    assert client.get("/props").status_code == 404
+    fake.props = {"default_generation_settings": {"n_ctx": 4096}}
+    assert client.get("/props").json()["default_generation_settings"]["n_ctx"] == 4096
+    fake.model_fields = {"owned_by": "vllm", "max_model_len": 4096}
+    entry = client.get("/models").json()["data"][0]
+    assert entry["owned_by"] == "vllm" and entry["max_model_len"] == 4096
+
+
+def test_omit_finish_ends_with_done_and_no_finish_reason(
+    fake: FakeQwen, client: httpx.Client
+) -> None:
+    fake.default = Reply(text="a b", omit_finish=True)
+    data = sse_data(client.post("/completions", json=fim_body(stream=True)).text.splitlines())
+    assert data[-1] == "[DONE]"
+    assert all(json.loads(d)["choices"][0]["finish_reason"] is None for d in data[:-1])
+
+
+def test_hangup_sends_nothing(fake: FakeQwen, client: httpx.Client) -> None:
+    fake.push(Reply(hangup=True))
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.post("/completions", json=fim_body())
+
+
+def test_think_block_leads_the_text(fake: FakeQwen, client: httpx.Client) -> None:
+    fake.default = Reply(text="x", think="hmm")
+    body = client.post("/chat/completions", json=chat_body()).json()
+    assert body["choices"][0]["message"]["content"] == "<think>hmm</think>\n\nx"

@@ -216,3 +216,178 @@ def test_retry_after_forms() -> None:
     assert be._retry_after(None) is None
     assert be._retry_after("garbage") is None
     assert 0 <= be._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0 + 1e-9  # type: ignore[operator]
+
+
+# -- what real servers do ------------------------------------------------------------------------
+
+LLAMA_OVERFLOW = {
+    "error": {
+        "message": "This model's maximum context length is 2048 tokens, however you requested "
+        "2724 tokens (2468 in your prompt; 256 for the completion). Please reduce your prompt; "
+        "or completion length.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "n_ctx"),
+    [
+        (LLAMA_OVERFLOW, 2048),  # llama-cpp-python
+        (
+            {
+                "error": {
+                    "code": 400,
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "type": "exceed_context_size_error",
+                    "n_prompt_tokens": 5000,
+                    "n_ctx": 4096,
+                }
+            },
+            4096,
+        ),  # llama.cpp's server
+        (
+            {
+                "object": "error",
+                "message": "This model's maximum context length is 32768 tokens. However, you "
+                "requested 33000 tokens (32744 in the messages, 256 in the completion).",
+                "type": "BadRequestError",
+                "code": 400,
+            },
+            None,  # vLLM puts the message at the top: recognised, size unknown
+        ),
+    ],
+)
+def test_context_overflow_errors_carry_the_context_size(
+    body: dict[str, object], n_ctx: int | None
+) -> None:
+    error = be.errors.status_error(400, json.dumps(body).encode(), {}, "m")
+    assert isinstance(error, be.ContextLengthError)
+    assert error.n_ctx == n_ctx
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"detail":"Not Found"}', be.EndpointNotFoundError),  # FastAPI servers
+        (b"404 page not found", be.EndpointNotFoundError),  # Ollama
+        (b'{"error":{"code":"model_not_found","message":"no"}}', be.ModelNotFoundError),
+        (
+            b'{"error":{"message":"model \\"x\\" not found, try pulling it first"}}',
+            be.ModelNotFoundError,
+        ),
+    ],
+)
+def test_a_404_of_the_endpoint_is_not_a_missing_model(body: bytes, kind: type) -> None:
+    assert type(be.errors.status_error(404, body, {}, "x")) is kind
+
+
+async def test_an_empty_stream_is_asked_again_without_streaming() -> None:
+    seen: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body["stream"])
+        if body["stream"]:
+            return httpx.Response(200, content=b"", headers={"content-type": "text/event-stream"})
+        return httpx.Response(400, json=LLAMA_OVERFLOW)
+
+    backend = be.Backend(httpx.MockTransport(handler))
+    with pytest.raises(be.ContextLengthError):
+        _ = [p async for p in backend.stream(FIM, SETTINGS)]
+    assert seen == [True, False]
+    assert backend.server(SETTINGS).n_ctx == 2048
+    fitted = backend.effective(SETTINGS)
+    assert fitted.max_prefix_tokens < SETTINGS.max_prefix_tokens
+    await backend.aclose()
+
+
+async def test_an_empty_answer_to_the_second_ask_is_an_error() -> None:
+    with pytest.raises(be.EmptyStreamError):
+        await collect(event_stream(b""))
+
+
+async def test_a_dropped_connection_is_retried_once() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, json={"choices": [{"text": "ok", "finish_reason": "stop"}]})
+
+    assert await collect(handler) == "ok"
+    assert len(calls) == 2
+
+
+async def test_done_without_finish_reason_is_a_truncated_stream_after_its_text() -> None:
+    backend = be.Backend(httpx.MockTransport(event_stream(sse(chunk("a\n"), chunk("b"), "[DONE]"))))
+    got: list[str] = []
+    with pytest.raises(be.TruncatedStream):
+        async for piece in backend.stream(FIM, SETTINGS):
+            got.append(piece)
+    assert got == ["a\n", "b"]
+    await backend.aclose()
+
+
+async def test_a_think_block_is_dropped_from_the_stream() -> None:
+    body = sse(delta("<think>"), delta("hmm"), delta("</think>\n\n"), delta("x", "stop"), "[DONE]")
+    assert await collect(event_stream(body), CHAT) == "x"
+
+
+async def test_a_404_of_completions_in_auto_mode_switches_to_partial_mode() -> None:
+    settings = Settings(base_url="http://127.0.0.1:9/v1", model="qwen2.5-coder")
+    assert settings.uses_fim
+    backend = be.Backend(httpx.MockTransport(lambda r: httpx.Response(404, text="Not Found")))
+    with pytest.raises(be.EndpointNotFoundError):
+        _ = [p async for p in backend.stream(FIM, settings)]
+    assert not backend.effective(settings).uses_fim
+    forced = Settings(base_url=settings.base_url, model=settings.model, mode="fim")
+    assert backend.effective(forced).uses_fim  # an explicit mode is obeyed
+    await backend.aclose()
+
+
+async def test_local_servers_get_one_request_in_flight() -> None:
+    import asyncio
+
+    backend = be.Backend()
+    local = Settings(base_url="http://127.0.0.1:9/v1")
+    inside = 0
+    most = 0
+
+    async def hold() -> None:
+        nonlocal inside, most
+        async with backend.slot(local):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(hold() for _ in range(4)))
+    assert most == 1
+    remote = Settings(base_url="https://dashscope.aliyuncs.com/compatible-mode/v1")
+    async with backend.slot(remote), backend.slot(remote):
+        pass  # no limit: both at once
+    await backend.aclose()
+
+
+async def test_warm_reads_the_context_size_and_believes_a_new_one() -> None:
+    local = Settings(base_url="http://127.0.0.1:9/v1", model="m")
+    size = {"n": 1024}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/props":
+            return httpx.Response(200, json={"default_generation_settings": {"n_ctx": size["n"]}})
+        return httpx.Response(200, json={"data": [{"id": "m", "owned_by": "llamacpp"}]})
+
+    backend = be.Backend(httpx.MockTransport(handler))
+    await backend.warm(local)
+    assert backend.family(local) == "llama.cpp"
+    assert backend.server(local).fit_ctx == 1024
+    small = backend.effective(local)
+    size["n"] = 32768  # restarted with a bigger context
+    await backend.warm(local)
+    assert backend.effective(local) == local != small
+    await backend.aclose()

@@ -64,3 +64,41 @@ def test_after_a_success_a_new_rate_limit_is_shown_again() -> None:
     policy.succeeded()
     policy.report(be.RateLimitError("HTTP 429", retry_after=0), Settings())
     assert len(notes.shown) == 2
+
+
+def test_what_was_adapted_to_the_server_is_told_once() -> None:
+    import dataclasses
+
+    from qwen_lsp.backend.limits import fit
+
+    notes = Recorder()
+    policy = FaultPolicy(notes)
+    settings = Settings(base_url="http://127.0.0.1:8080/v1", model="qwen2.5-coder", stream=False)
+    server = be.ServerInfo("llama.cpp", n_ctx=2048, fit_ctx=2048, no_fim=True)
+    effective = dataclasses.replace(fit(settings, 2048), mode="chat")
+    for _ in range(3):
+        policy.adapted(settings, effective, server)
+    assert len(notes.shown) == 3
+    stream, fim, context = notes.shown
+    assert "`stream` is false" in stream
+    assert "no FIM endpoint" in fim and "/completions" in fim
+    assert "2048 tokens" in context and "--n_ctx" in context
+    assert f"maxPrefixTokens {effective.max_prefix_tokens}" in context
+    policy.adapted(dataclasses.replace(settings, stream=True), settings, server)
+    assert len(notes.shown) == 3  # nothing adapted, nothing new to say
+
+
+def test_a_remote_server_with_stream_off_is_not_warned() -> None:
+    notes = Recorder()
+    remote = Settings(stream=False)
+    FaultPolicy(notes).adapted(remote, remote, be.ServerInfo("dashscope"))
+    assert notes.shown == []
+
+
+def test_a_missing_endpoint_is_shown_once() -> None:
+    notes = Recorder()
+    policy = FaultPolicy(notes)
+    for _ in range(2):
+        policy.report(be.EndpointNotFoundError("HTTP 404: Not Found"), Settings(mode="fim"))
+    [shown] = notes.shown
+    assert "`baseUrl`" in shown and "/v1" in shown
