@@ -11,6 +11,8 @@ waiting. Times are seconds from any monotonic clock.
 * **at a pause point**, a newline or a trigger character (``.`` ``(`` ``,`` ``:`` ``{`` ``=``…)
   just typed with nothing but closers after the cursor: no wait at all. People stop there to
   look, and a request fired at once is the one that gets the ghost text up soonest;
+* **a space at the end of a line**: half the usual gap between keys (people stop after
+  ``return`` or ``x =`` too, but a space is more often typed through);
 * **a trigger character inside a line**: a short wait (half the usual gap between keys), unless
   the backend is so slow that its answer would come several keys late;
 * **after a hesitation** (the gap before this key was well over the user's usual gap): the usual
@@ -93,15 +95,16 @@ class DebouncePolicy:
         at_end = all(c in _CLOSERS for c in line_after)
         if "\n" in typed:
             return Decision(0.0, "newline")
+        gap = self.median_gap
+        if typed.endswith((" ", "\t")) and typed.strip() == "" and at_end:
+            return Decision(min(upper, 0.05 if gap is None else gap / 2), "space")
         if typed[-1:] in TRIGGERS:
             if at_end:
                 return Decision(0.0, "pause point")
-            gap = self.median_gap
             if gap is None:
                 return Decision(min(upper, 0.05), "trigger in line")
             slow = (self.ttft or 0.0) > SLOW_BACKEND * gap
             return Decision(min(upper, gap if slow else gap / 2), "trigger in line")
-        gap = self.median_gap
         if gap is None:
             return Decision(upper, "learning")
         if self._last_gap is not None and self._last_gap > HESITATION * gap:

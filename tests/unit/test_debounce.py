@@ -91,3 +91,11 @@ def test_the_bound_caps_every_adaptive_wait() -> None:
     for last in ("x", ".", ""):
         policy.keystroke(20.0, last)
         assert policy.delay("adaptive", 40, "rest").seconds <= 0.04
+
+
+def test_a_space_at_the_end_of_a_line_waits_half_a_gap_and_inside_a_line_a_burst() -> None:
+    policy = typed("return", gap=0.1)
+    policy.keystroke(0.6, " ")
+    assert policy.delay("adaptive", UPPER, "").reason == "space"
+    assert policy.delay("adaptive", UPPER, "").seconds == pytest.approx(0.05)
+    assert policy.delay("adaptive", UPPER, "x)").reason == "burst"
