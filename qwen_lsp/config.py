@@ -221,8 +221,9 @@ FIELDS: tuple[Field, ...] = (
         _choice("adaptive", "fixed"),
         '`"adaptive"` \\| `"fixed"`',
         "`fixed`: always wait `debounceMs`; `adaptive`: learn the typing rhythm and wait less "
-        "where a pause is likely (none after Enter or a trigger character such as `.` `(` `,` "
-        "at the end of a line, less after a hesitation), up to `debounceMs` in a fast burst.",
+        "where a pause is likely (none after Enter, a trigger character such as `.` `(` `,` or "
+        "a first space at the end of a line; less after a hesitation), up to `debounceMs` in a "
+        "fast burst.",
     ),
     Field(
         "maxTokens",

@@ -11,8 +11,8 @@ waiting. Times are seconds from any monotonic clock.
 * **at a pause point**, a newline or a trigger character (``.`` ``(`` ``,`` ``:`` ``{`` ``=``…)
   just typed with nothing but closers after the cursor: no wait at all. People stop there to
   look, and a request fired at once is the one that gets the ghost text up soonest;
-* **a space at the end of a line**: half the usual gap between keys (people stop after
-  ``return`` or ``x =`` too, but a space is more often typed through);
+* **the first space after a word at the end of a line**: no wait either (people stop after
+  ``return`` or ``x =``; a request that turns out early costs a backend call, not latency);
 * **a trigger character inside a line**: a short wait (half the usual gap between keys), unless
   the backend is so slow that its answer would come several keys late;
 * **after a hesitation** (the gap before this key was well over the user's usual gap): the usual
@@ -60,6 +60,7 @@ class DebouncePolicy:
         self._last_key: float | None = None
         self._last_gap: float | None = None
         self._last_text = ""
+        self._before_last = ""  # what the edit before that inserted
 
     def keystroke(self, at: float, inserted: str) -> None:
         """An edit at time ``at`` that inserted ``inserted`` (empty for a deletion)."""
@@ -69,7 +70,7 @@ class DebouncePolicy:
             if 0 <= gap <= MAX_GAP_S and len(inserted) <= 1:
                 self._gaps.append(gap)
         self._last_key = at
-        self._last_text = inserted
+        self._before_last, self._last_text = self._last_text, inserted
 
     def backend_latency(self, ttft: float) -> None:
         """An answer's time to first token."""
@@ -96,8 +97,8 @@ class DebouncePolicy:
         if "\n" in typed:
             return Decision(0.0, "newline")
         gap = self.median_gap
-        if typed.endswith((" ", "\t")) and typed.strip() == "" and at_end:
-            return Decision(min(upper, 0.05 if gap is None else gap / 2), "space")
+        if typed in (" ", "\t") and at_end and self._before_last.strip():
+            return Decision(0.0, "space after a word")
         if typed[-1:] in TRIGGERS:
             if at_end:
                 return Decision(0.0, "pause point")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qwen_lsp.debounce import MIN_SAMPLES, DebouncePolicy
+from qwen_lsp.debounce import MIN_SAMPLES, DebouncePolicy, Decision
 
 UPPER = 150
 
@@ -93,9 +93,10 @@ def test_the_bound_caps_every_adaptive_wait() -> None:
         assert policy.delay("adaptive", 40, "rest").seconds <= 0.04
 
 
-def test_a_space_at_the_end_of_a_line_waits_half_a_gap_and_inside_a_line_a_burst() -> None:
+def test_the_first_space_after_a_word_at_the_end_of_a_line_does_not_wait() -> None:
     policy = typed("return", gap=0.1)
     policy.keystroke(0.6, " ")
-    assert policy.delay("adaptive", UPPER, "").reason == "space"
-    assert policy.delay("adaptive", UPPER, "").seconds == pytest.approx(0.05)
-    assert policy.delay("adaptive", UPPER, "x)").reason == "burst"
+    assert policy.delay("adaptive", UPPER, "") == Decision(0.0, "space after a word")
+    assert policy.delay("adaptive", UPPER, "x)").reason == "burst"  # inside a line
+    policy.keystroke(0.7, " ")  # a second space: typing on (indentation by hand)
+    assert policy.delay("adaptive", UPPER, "").reason == "burst"
