@@ -54,7 +54,9 @@ def _header(results: Results) -> str:
             "token; a right reply is the text the document lacks at the cursor (from the real "
             "file), up to the end of the next line, a wrong one a line from elsewhere; scenarios: "
             + ", ".join(f"{s.name} ({1 - s.wrong_share:.0%} right)" for s in results.scenarios),
-            f"- **Replay:** {', '.join(c.corpus)}; about {c.keys_per_file} keystrokes each; "
+            f"- **Replay:** {', '.join(c.corpus)}; about {c.keys_per_file} keystrokes each"
+            + ("" if c.pace == 1.0 else f", the typist's delays scaled by {c.pace:g}")
+            + "; "
             f"at a pause the typist waits up to {c.wait_cap_s:g} s for a suggestion",
             f"- **Footprint:** start-up is the median of {c.startup_runs} cold starts; the "
             f"{c.documents} documents are the corpus files under distinct URIs",

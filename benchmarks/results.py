@@ -24,6 +24,7 @@ class Conditions:
     debounce_mode: str | None
     corpus: tuple[str, ...]
     keys_per_file: int
+    pace: float
     startup_runs: int
     documents: int
     command: str

@@ -58,6 +58,7 @@ class Plan:
     edit_reps: int
     startup_runs: int
     documents: int = 200
+    pace: float = 1.0  # the typist's delays are multiplied by this
 
 
 SMOKE = Plan(
@@ -69,16 +70,17 @@ SMOKE = Plan(
     change_burst=5,
     edit_reps=5,
     startup_runs=1,
+    pace=0.5,  # twice as fast a typist: the smoke run checks figures, not their values
 )
 FULL = Plan(
     name="full",
     files=None,
-    keys_per_file=110,
+    keys_per_file=60,
     overhead_reps=30,
     change_reps=5,
     change_burst=40,
     edit_reps=50,
-    startup_runs=8,
+    startup_runs=6,
 )
 
 
@@ -156,7 +158,8 @@ async def _run(
     keys = args.keys or plan.keys_per_file
     rng = random.Random(args.seed)
     files = [path for path in corpus_files() if plan.files is None or path.name in plan.files]
-    scripts = [build_script(path, keys, rng, Timing()) for path in files]
+    timing = _paced(Timing(), plan.pace)
+    scripts = [build_script(path, keys, rng, timing) for path in files]
     latency = Latency(args.ttft_ms, args.token_ms)
     oracle = Oracle([s.final_text for s in scripts], latency)
     chosen = [name for name in SCENARIOS if not args.scenario or name in args.scenario]
@@ -219,6 +222,7 @@ async def _run(
         debounce_mode=args.debounce_mode,
         corpus=tuple(p.name for p in files),
         keys_per_file=keys,
+        pace=plan.pace,
         startup_runs=plan.startup_runs,
         documents=plan.documents,
         command=command,
@@ -260,6 +264,22 @@ async def _document_costs(
         await client.close()
     change = (ChangeCost(n, a, b) for n, a, b in zip(SIZES, mine, theirs, strict=True))
     return tuple(overhead), tuple(change)
+
+
+def _paced(timing: Timing, pace: float) -> Timing:
+    """``timing`` with every delay multiplied by ``pace`` (shares and spreads unchanged)."""
+    if pace == 1.0:
+        return timing
+    return dataclasses.replace(
+        timing,
+        key_median=timing.key_median * pace,
+        key_min=timing.key_min * pace,
+        key_max=timing.key_max * pace,
+        hesitation=(timing.hesitation[0] * pace, timing.hesitation[1] * pace),
+        notice_typo=(timing.notice_typo[0] * pace, timing.notice_typo[1] * pace),
+        read=(timing.read[0] * pace, timing.read[1] * pace),
+        jump=(timing.jump[0] * pace, timing.jump[1] * pace),
+    )
 
 
 def _say(step: str) -> None:
