@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-GRACE_S = 0.25  # how long an unheld stream waits for a request to pick it up
+GRACE_S = 0.1  # how long an unheld stream waits for a request to pick it up
 KEEP_OLDER = 1  # older streams kept alive per document besides the newest
 
 
