@@ -21,7 +21,6 @@ from __future__ import annotations
 import array
 import base64
 import contextlib
-import ctypes
 import functools
 import gc
 import logging
@@ -169,6 +168,8 @@ def _encoder(vocabulary: str) -> Callable[[str], int]:
 
 def _release_heap() -> None:
     """Collect, then return freed heap pages to the system (glibc only; a no-op elsewhere)."""
+    import ctypes  # here, not at start-up
+
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
