@@ -21,6 +21,7 @@ from benchmarks.servers import Subject, launch, open_document, ping
 from benchmarks.stats import median
 
 _SETTLE_S = 0.5
+_IDLE_S = 2.0  # qwen-lsp loads its tokenizer in the background after start-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ async def footprint(
     client, elapsed = await launch(subject, stderr_path)
     startups.append(elapsed * 1000)
     try:
-        await asyncio.sleep(_SETTLE_S)
+        await asyncio.sleep(_IDLE_S)
         idle = rss_mib(client.pid)
         for i in range(documents):
             path = corpus[i % len(corpus)]

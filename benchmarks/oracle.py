@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.fake_qwen import LoggedRequest, Reply, prompt_of
+from tests.support.fake_qwen import LoggedRequest, Reply, prompt_of, split_tokens
 
 _ANCHOR_CHARS = 80
 _MAX_CHARS = 160
@@ -66,6 +66,17 @@ class Oracle:
         if not right or digest % 10_000 >= self.wrong_share * 10_000:
             return right
         return self._lines[digest % len(self._lines)] + "\n"
+
+    def floor_ms(self, prefix: str, suffix: str, *, streamed: bool) -> float:
+        """The backend's floor for a request at this cursor: the time its reply takes to reach
+        the end of its first line (the earliest a one-line suggestion can be complete). A
+        streamed reply gets there ``ttft + token_ms`` per piece after the first; a JSON reply
+        (the fake Tabby server) arrives whole, after ``ttft + token_ms`` per piece."""
+        pieces = split_tokens(self.continuation(prefix, suffix))
+        if not streamed:
+            return self.latency.ttft_ms + self.latency.token_ms * len(pieces)
+        cut = next((i for i, p in enumerate(pieces) if "\n" in p), len(pieces) - 1)
+        return self.latency.ttft_ms + self.latency.token_ms * max(0, cut)
 
     def reply(self, prefix: str, suffix: str) -> Reply:
         """A reply carrying the continuation, with the latency model."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from benchmarks.lsp_client import LspClient
 from benchmarks.servers import PING, Subject, change_document, open_document, ping
-from benchmarks.stats import median, ratio
+from benchmarks.stats import median, percentile, ratio
 from tests.support.fake_qwen import FakeQwen, LoggedRequest, Reply
 
 _WARMUP = 2
@@ -47,6 +47,17 @@ class RequestOverhead:
     overhead_ms: float
     ping_ms: float
     samples: int
+    overhead_p99_ms: float = float("nan")
+
+    @property
+    def over_ping_ms(self) -> float:
+        """The median overhead beyond an empty request's round trip."""
+        return self.overhead_ms - self.ping_ms
+
+    @property
+    def over_ping_p99_ms(self) -> float:
+        """The 99th-percentile overhead beyond an empty request's (median) round trip."""
+        return self.overhead_p99_ms - self.ping_ms
 
 
 class _Typist:
@@ -105,7 +116,13 @@ async def request_overhead(
             backend = calls[0].duration or 0.0
             overheads.append(response.received_at - pending.sent_at - backend)
     typist.close()
-    return RequestOverhead(lines, median(overheads) * 1000, median(pings) * 1000, len(overheads))
+    return RequestOverhead(
+        lines,
+        median(overheads) * 1000,
+        median(pings) * 1000,
+        len(overheads),
+        percentile(overheads, 99) * 1000,
+    )
 
 
 async def change_cost(client: LspClient, text: str, reps: int, burst: int) -> float:

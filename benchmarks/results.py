@@ -20,13 +20,24 @@ class Conditions:
     seed: int
     latency: Latency
     wait_cap_s: float
-    wrong_share: float
     debounce_ms: int | None
+    debounce_mode: str | None
     corpus: tuple[str, ...]
     keys_per_file: int
+    pace: float
     startup_runs: int
     documents: int
     command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One model scenario of the typing replay, typed into both servers."""
+
+    name: str
+    wrong_share: float  # share of the fake model's replies that are wrong
+    qwen: ReplayResult
+    peer: ReplayResult | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +46,10 @@ class Results:
 
     machine: Machine
     conditions: Conditions
-    qwen: ReplayResult
-    peer: ReplayResult | None
+    scenarios: tuple[Scenario, ...]
     overhead: tuple[RequestOverhead, ...]
     change: tuple[ChangeCost, ...]
     edits: tuple[EditCost, ...]
-    footprints: tuple[Footprint, ...]
+    footprints: tuple[Footprint, ...]  # qwen-lsp, the bare pygls server, then tabby-agent
     peer_note: str | None
     duration_s: float

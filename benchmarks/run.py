@@ -1,9 +1,11 @@
 """Entry point: ``python -m benchmarks [--smoke] [--out DIR] ...`` runs every section.
 
-Sections, in order: the typing replay (qwen-lsp, then tabby-agent), request overhead and
-didChange cost at 1k/10k/100k lines, start-up and memory, and the in-process document-model
-micro-benchmark. The report (``report.md``), the plot (``latency.png``), the raw figures
-(``results.json``) and the servers' stderr (``logs/``) go to ``--out``.
+Sections, in order: the typing replay in each model scenario (:data:`SCENARIOS`: a model that is
+never right, one right 30% of the time, a perfect one; qwen-lsp, then tabby-agent), request
+overhead and didChange cost at 1k/10k/100k lines, start-up and memory (against a bare pygls
+server's too), and the in-process document-model micro-benchmark. The report (``report.md``),
+the plot (``latency.png``), the raw figures (``results.json``) and the servers' stderr
+(``logs/``) go to ``--out``.
 
 tabby-agent is optional unless ``QWEN_LSP_REQUIRE_PEERS`` is set (CI sets it): without it, the
 peer's columns say ``n/a`` and the report says why.
@@ -33,12 +35,14 @@ from benchmarks.keystrokes import Timing, build_script, corpus_files, synthetic_
 from benchmarks.oracle import Latency, Oracle
 from benchmarks.overhead import ChangeCost, RequestOverhead, change_cost, request_overhead
 from benchmarks.replay import RequestLog, replay
-from benchmarks.results import Conditions, Results
+from benchmarks.results import Conditions, Results, Scenario
 from tests.support.fake_qwen import FakeQwen
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 REQUIRE_PEERS_ENV = "QWEN_LSP_REQUIRE_PEERS"
 SIZES = (1_000, 10_000, 100_000)
+# Model scenarios of the typing replay: name -> share of the fake model's replies that are wrong.
+SCENARIOS = {"never right": 1.0, "right 30% of the time": 0.7, "perfect": 0.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,27 +58,29 @@ class Plan:
     edit_reps: int
     startup_runs: int
     documents: int = 200
+    pace: float = 1.0  # the typist's delays are multiplied by this
 
 
 SMOKE = Plan(
     name="smoke",
     files=("lru_cache.go",),
-    keys_per_file=40,
+    keys_per_file=12,
     overhead_reps=3,
     change_reps=2,
     change_burst=5,
     edit_reps=5,
     startup_runs=1,
+    pace=0.5,  # twice as fast a typist: the smoke run checks figures, not their values
 )
 FULL = Plan(
     name="full",
     files=None,
-    keys_per_file=300,
+    keys_per_file=60,
     overhead_reps=30,
     change_reps=5,
     change_burst=40,
     edit_reps=50,
-    startup_runs=10,
+    startup_runs=6,
 )
 
 
@@ -92,9 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "benchmarks", *given])
     results = asyncio.run(_run(plan, args, out, peer_note, command))
     report_path, plot_path = out / "report.md", out / "latency.png"
-    replays = [results.qwen] if results.peer is None else [results.qwen, results.peer]
     plot.draw(
-        replays,
+        results.scenarios,
         plot_path,
         f"{results.machine.cpu}, {results.machine.cores} cores · "
         f"{results.machine.date} · {plan.name}",
@@ -119,14 +124,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ttft-ms", type=float, default=350.0, help="fake time to first token")
     parser.add_argument("--token-ms", type=float, default=20.0, help="fake time per token")
     parser.add_argument(
-        "--wrong-share",
-        type=float,
-        default=0.0,
-        help="share of fake replies that are wrong (default 0: a perfect model)",
+        "--scenario",
+        action="append",
+        choices=sorted(SCENARIOS),
+        help="model scenario to replay (repeatable; default: all of them)",
     )
     parser.add_argument("--keys", type=int, help="keystrokes per corpus file (default: by mode)")
     parser.add_argument(
         "--debounce-ms", type=int, help="qwen-lsp's debounceMs (default: the server's)"
+    )
+    parser.add_argument(
+        "--debounce-mode",
+        choices=("adaptive", "fixed"),
+        help="qwen-lsp's debounce mode (default: the server's, adaptive)",
     )
     parser.add_argument(
         "--wait-cap-s", type=float, default=3.0, help="longest wait for a suggestion at a pause"
@@ -148,10 +158,16 @@ async def _run(
     keys = args.keys or plan.keys_per_file
     rng = random.Random(args.seed)
     files = [path for path in corpus_files() if plan.files is None or path.name in plan.files]
-    scripts = [build_script(path, keys, rng, Timing()) for path in files]
+    timing = _paced(Timing(), plan.pace)
+    scripts = [build_script(path, keys, rng, timing) for path in files]
     latency = Latency(args.ttft_ms, args.token_ms)
-    oracle = Oracle([s.final_text for s in scripts], latency, args.wrong_share)
-    settings = {} if args.debounce_ms is None else {"debounceMs": args.debounce_ms}
+    oracle = Oracle([s.final_text for s in scripts], latency)
+    chosen = [name for name in SCENARIOS if not args.scenario or name in args.scenario]
+    settings: dict[str, object] = {}
+    if args.debounce_ms is not None:
+        settings["debounceMs"] = args.debounce_ms
+    if args.debounce_mode is not None:
+        settings["debounce"] = args.debounce_mode
     with FakeQwen() as qwen_fake, FakeTabby() as tabby_fake, tempfile.TemporaryDirectory() as home:
         qwen_fake.responder = oracle.qwen
         tabby_fake.responder = oracle.tabby
@@ -160,18 +176,31 @@ async def _run(
         subjects: list[tuple[servers.Subject, RequestLog]] = [(qwen, qwen_fake)]
         if peer is not None:
             subjects.append((peer, tabby_fake))
-        replays = []
-        for subject, backend in subjects:
-            _say(f"typing replay: {subject.name}")
-            log = logs / f"{subject.name}-replay.log"
-            replays.append(
-                await replay(subject, scripts, backend, wait_cap_s=args.wait_cap_s, stderr_path=log)
-            )
+        scenarios = []
+        for name in chosen:
+            oracle.wrong_share = SCENARIOS[name]
+            replays = []
+            for subject, backend in subjects:
+                _say(f"typing replay, model {name}: {subject.name}")
+                log = logs / f"{subject.name}-replay-{name.split()[0]}.log"
+                replays.append(
+                    await replay(
+                        subject,
+                        scripts,
+                        backend,
+                        wait_cap_s=args.wait_cap_s,
+                        floor=lambda p, s, streamed: oracle.floor_ms(p, s, streamed=streamed),
+                        stderr_path=log,
+                    )
+                )
+            peer_replay = replays[1] if len(replays) > 1 else None
+            scenarios.append(Scenario(name, SCENARIOS[name], replays[0], peer_replay))
         fast = servers.qwen_lsp(qwen_fake.base_url, debounceMs=0)
         overhead, change = await _document_costs(plan, fast, qwen_fake, logs)
         _say("start-up and memory")
         footprints = []
-        for subject, _ in subjects:
+        measured = [subjects[0][0], servers.pygls_baseline(), *(s for s, _ in subjects[1:])]
+        for subject in measured:
             log = logs / f"{subject.name}-footprint.log"
             footprints.append(
                 await footprint(
@@ -189,10 +218,11 @@ async def _run(
         seed=args.seed,
         latency=latency,
         wait_cap_s=args.wait_cap_s,
-        wrong_share=args.wrong_share,
         debounce_ms=args.debounce_ms,
+        debounce_mode=args.debounce_mode,
         corpus=tuple(p.name for p in files),
         keys_per_file=keys,
+        pace=plan.pace,
         startup_runs=plan.startup_runs,
         documents=plan.documents,
         command=command,
@@ -200,8 +230,7 @@ async def _run(
     return Results(
         machine=machine.describe(),
         conditions=conditions,
-        qwen=replays[0],
-        peer=replays[1] if len(replays) > 1 else None,
+        scenarios=tuple(scenarios),
         overhead=overhead,
         change=change,
         edits=edits,
@@ -235,6 +264,22 @@ async def _document_costs(
         await client.close()
     change = (ChangeCost(n, a, b) for n, a, b in zip(SIZES, mine, theirs, strict=True))
     return tuple(overhead), tuple(change)
+
+
+def _paced(timing: Timing, pace: float) -> Timing:
+    """``timing`` with every delay multiplied by ``pace`` (shares and spreads unchanged)."""
+    if pace == 1.0:
+        return timing
+    return dataclasses.replace(
+        timing,
+        key_median=timing.key_median * pace,
+        key_min=timing.key_min * pace,
+        key_max=timing.key_max * pace,
+        hesitation=(timing.hesitation[0] * pace, timing.hesitation[1] * pace),
+        notice_typo=(timing.notice_typo[0] * pace, timing.notice_typo[1] * pace),
+        read=(timing.read[0] * pace, timing.read[1] * pace),
+        jump=(timing.jump[0] * pace, timing.jump[1] * pace),
+    )
 
 
 def _say(step: str) -> None:

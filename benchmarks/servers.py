@@ -85,8 +85,12 @@ def _item_text(item: Mapping[str, Any]) -> str:
 
 
 def qwen_lsp(base_url: str, **settings: Any) -> Subject:
-    """qwen-lsp against ``base_url`` with ``settings`` (camelCase keys) on top of its defaults."""
-    options = {"baseUrl": base_url, **settings}
+    """qwen-lsp against ``base_url`` with ``settings`` (camelCase keys) on top of its defaults.
+
+    The fakes stand in for a cloud backend (Model Studio), which serves requests side by side:
+    ``maxInFlight`` says so, since a server on 127.0.0.1 gets one at a time by default.
+    """
+    options = {"baseUrl": base_url, "maxInFlight": 4, **settings}
     return Subject("qwen-lsp", (sys.executable, "-m", "qwen_lsp"), INLINE, options=options)
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from .debounce import DebounceMode
+
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
 DEFAULT_MODEL = "qwen2.5-coder-32b-instruct"
 ENV_API_KEY = "DASHSCOPE_API_KEY"
@@ -40,6 +42,7 @@ class Settings:
     enabled: bool = True
     stream: bool = True
     debounce_ms: int = 150
+    debounce: DebounceMode = "adaptive"
     max_tokens: int = 256
     temperature: float = 0.2
     timeout_ms: int = 5000
@@ -209,8 +212,18 @@ FIELDS: tuple[Field, ...] = (
         "debounce_ms",
         _integer(0, 5000),
         "integer",
-        "Quiet time after the last keystroke before asking the model. Explicitly invoked "
-        "completions skip it.",
+        "Quiet time after the last keystroke before asking the model (in `adaptive` mode, "
+        "the longest). Explicitly invoked completions skip it.",
+    ),
+    Field(
+        "debounce",
+        "debounce",
+        _choice("adaptive", "fixed"),
+        '`"adaptive"` \\| `"fixed"`',
+        "`fixed`: always wait `debounceMs`; `adaptive`: learn the typing rhythm and wait less "
+        "where a pause is likely (none after Enter, a trigger character such as `.` `(` `,` or "
+        "a first space at the end of a line; less after a hesitation), up to `debounceMs` in a "
+        "fast burst.",
     ),
     Field(
         "maxTokens",

@@ -31,6 +31,7 @@ from . import backend as be
 from . import redact
 from .config import Settings, defaults, parse_settings
 from .context import Context, build_context, word_start
+from .debounce import DebouncePolicy
 from .documents import (
     Change,
     Document,
@@ -43,8 +44,17 @@ from .faults import FaultPolicy, Notifier
 from .items import Suggestion
 from .postprocess import StreamCutter, finish_edit
 from .prompts import BackendRequest, build_request
-from .reuse import ANCHOR_CHARS, AnswerCache, Shown, TypedAhead
-from .scheduler import Scheduler
+from .reuse import (
+    ANCHOR_CHARS,
+    STREAM_TYPED_MAX,
+    AnswerCache,
+    Shown,
+    TypedAhead,
+    can_serve,
+    rest_of,
+    typed_since,
+)
+from .scheduler import KEEP_OLDER, InFlight, Scheduler, Stream
 from .snippets import SnippetIndex, Source, select_snippets
 from .stats import Stats
 from .tokens import TokenCounter, counter_for, estimate_tokens
@@ -74,6 +84,8 @@ class Engine:
         self.settings = settings or defaults()
         self.documents = DocumentStore()
         self.scheduler = Scheduler()
+        self.inflight: InFlight[Shown | None] = InFlight()
+        self.debounce = DebouncePolicy()
         self.faults = FaultPolicy(notifier)
         self.stats = Stats()
         self.count = count
@@ -113,9 +125,11 @@ class Engine:
     def change_document(self, uri: str, version: int, changes: Iterable[Change]) -> bool:
         """Apply an edit; False for a document that is not open. Stale work is cancelled."""
         self.scheduler.supersede(uri)
+        changes = list(changes)
         doc = self.documents.change(uri, version, changes)
         if doc is None:
             return False
+        self.debounce.keystroke(time.monotonic(), changes[-1].text if changes else "")
         self._recent.move_to_end(uri)
         if self._inflight == 0 and time.monotonic() - self._last_io > REWARM_AFTER_S:
             self._spawn(self._warm_connection())  # the pooled connection may have expired
@@ -124,6 +138,7 @@ class Engine:
     def close_document(self, uri: str) -> None:
         """Forget a document; it stays a snippet source for a while (recently edited)."""
         self.scheduler.supersede(uri)
+        self.inflight.forget(uri)
         self.typed_ahead.forget(uri)
         self.documents.close(uri)
         self._trim_recent()
@@ -160,7 +175,8 @@ class Engine:
             return None
 
         line_suffix = line_content(doc.lines[row])[index:]
-        before = doc.text_before(row, index, self.typed_ahead.lookback(uri))
+        lookback = max(self.typed_ahead.lookback(uri), ANCHOR_CHARS + STREAM_TYPED_MAX)
+        before = doc.text_before(row, index, lookback)
         if (hit := self.typed_ahead.match(uri, before, line_suffix)) is not None:
             self.stats.count("typed_ahead")
             return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
@@ -174,37 +190,71 @@ class Engine:
             return self._finish(doc, row, index, ctx, raw, request.chat)
         if self.faults.blocked():
             return None
-        delay = 0.0 if invoked else settings.debounce_ms / 1000
         version = doc.version
+        anchor = doc.text_before(row, index, ANCHOR_CHARS)
+        older, confirmed = self._serving_stream(uri, before, line_suffix)
+        if invoked:
+            delay = 0.0
+        else:
+            decision = self.debounce.delay(settings.debounce, settings.debounce_ms, line_suffix)
+            delay = decision.seconds
         answered = False  # the job ran to the end (else the scheduler superseded it)
 
+        def current() -> bool:
+            return doc.version == version and self.documents.get(uri) is doc
+
+        def served(stream: Stream[Shown | None]) -> Suggestion | None:
+            """The answer ``stream`` gives this request, once it is done."""
+            task = stream.task
+            if task is None or task.cancelled() or task.exception() is not None:
+                return None
+            shown = task.result()
+            rest = None if shown is None else rest_of(shown, before, line_suffix)
+            if shown is None or rest is None or not current():
+                return None
+            self.stats.count("stream_reuse")
+            return self._suggestion(doc, row, index, rest, shown.id, shown.replace)
+
         async def fetch() -> Suggestion | None:
-            nonlocal answered, ctx, request, key
-            try:
-                raw, complete = await self._read(request, ctx, settings)
-            except (be.ContextLengthError, be.EndpointNotFoundError) as exc:
-                retry = self._effective(self.settings)
-                if retry == settings:
-                    raise  # nothing learned: nothing to retry with
-                if doc.version != version or self.documents.get(uri) is not doc:
-                    self.stats.count("stale")  # the cursor's text moved on: no retry for it
-                    answered = True
-                    return None
-                self._log(f"{redact.scrub(str(exc))}; retrying once")
-                ctx = self._context(doc, row, index, retry)
-                request = build_request(ctx, retry, self.backend.family(retry))
-                key = self.cache.key(request)
-                raw, complete = await self._read(request, ctx, retry)
-            if complete:
-                self.cache.put(key, raw)
+            nonlocal answered, older
+            if older is not None:
+                with self.inflight.hold(older):
+                    await asyncio.wait({_task(older)}, timeout=None if confirmed else delay)
+                if older.done:
+                    if (found := served(older)) is not None:
+                        answered = True
+                        return found
+                    older = None
+            stream = self.inflight.start(
+                Stream(uri, anchor, line_suffix),
+                lambda s: self._produce(s, doc, version, row, index, ctx, request, settings),
+                # One place on the server: an older stream nobody waits for only holds it up.
+                keep_older=0 if self.backend.in_flight_limit(settings) == 1 else KEEP_OLDER,
+            )
+            waiting = {_task(stream)} | ({_task(older)} if older is not None else set())
+            with self.inflight.hold(stream, *([older] if older is not None else [])):
+                while True:
+                    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                    if older is not None and _task(older) in done:
+                        waiting.discard(_task(older))
+                        if (found := served(older)) is not None:
+                            answered = True
+                            return found
+                    if _task(stream) in done:
+                        break
+            shown = _task(stream).result()  # a BackendError propagates
             answered = True
-            if doc.version != version or self.documents.get(uri) is not doc:
+            if not current():
                 self.stats.count("stale")
                 return None  # never answer for an older version of the document
-            return self._finish(doc, row, index, ctx, raw, request.chat)
+            if shown is None:
+                self.stats.count("empty")
+                return None
+            self.stats.shown[doc.language_id] += 1
+            return self._suggestion(doc, row, index, shown.text, shown.id, shown.replace)
 
         try:
-            found = await self.scheduler.run(uri, kind, delay, fetch)
+            found = await self.scheduler.run(uri, kind, delay if older is None else 0.0, fetch)
         except be.BackendError as exc:
             self.stats.count("error")
             self.faults.report(exc, settings)
@@ -218,6 +268,58 @@ class Engine:
         effective = self.backend.effective(settings)
         self.faults.adapted(settings, effective, self.backend.server(settings))
         return effective
+
+    def _serving_stream(
+        self, uri: str, before: str, line_suffix: str
+    ) -> tuple[Stream[Shown | None] | None, bool]:
+        """The newest in-flight stream that can still serve this cursor (the others nobody
+        waits for are cancelled), and whether it already holds what was typed since."""
+        for stream in self.inflight.streams(uri):
+            typed = typed_since(stream.anchor, stream.line_suffix, before, line_suffix)
+            if typed is not None and can_serve(stream.produced, typed, finished=False):
+                self.inflight.drop(uri, keep=stream)
+                return stream, len(stream.produced) > len(typed)
+        self.inflight.drop(uri)
+        return None, False
+
+    async def _produce(
+        self,
+        stream: Stream[Shown | None],
+        doc: Document,
+        version: int,
+        row: int,
+        index: int,
+        ctx: Context,
+        request: BackendRequest,
+        settings: Settings,
+    ) -> Shown | None:
+        """Read one answer to the end; the suggestion it makes at the place it was asked.
+
+        A server that turned out to need other settings (a smaller context, no FIM endpoint)
+        is asked once more with them, if the document is still the one the answer is for.
+        Only complete answers are cached.
+        """
+        try:
+            raw, complete = await self._read(request, ctx, settings, stream)
+        except (be.ContextLengthError, be.EndpointNotFoundError) as exc:
+            retry = self._effective(self.settings)
+            if retry == settings:
+                raise  # nothing learned: nothing to retry with
+            if doc.version != version or self.documents.get(doc.uri) is not doc:
+                return None  # the text moved on: no retry for the old one
+            self._log(f"{redact.scrub(str(exc))}; retrying once")
+            ctx = self._context(doc, row, index, retry)
+            request = build_request(ctx, retry, self.backend.family(retry))
+            raw, complete = await self._read(request, ctx, retry, stream)
+        if complete:
+            self.cache.put(self.cache.key(request), raw)
+        edit = finish_edit(raw, ctx, chat=request.chat)
+        if edit is None:
+            self.typed_ahead.forget(stream.uri)
+            return None
+        shown = Shown(stream.anchor, ctx.line_suffix, edit.text, uuid.uuid4().hex, edit.replace)
+        self.typed_ahead.remember(stream.uri, shown)
+        return shown
 
     def _context(self, doc: Document, row: int, index: int, settings: Settings) -> Context:
         ctx = build_context(
@@ -290,23 +392,36 @@ class Engine:
         )
 
     async def _read(
-        self, request: BackendRequest, ctx: Context, settings: Settings
+        self,
+        request: BackendRequest,
+        ctx: Context,
+        settings: Settings,
+        stream: Stream[Shown | None] | None = None,
     ) -> tuple[str, bool]:
         """Stream the answer until it ends or the post-processor has seen the cut point.
 
         Returns the text and whether it is complete. An answer cut short (a stream that ended
         without a ``finish_reason``, a timeout) is kept up to its last complete line, if any.
+        ``stream``, if given, follows the text as it arrives (stream reuse reads it).
         """
         cutter = StreamCutter(ctx, request.chat)
         async with self.backend.slot(settings):
             self.stats.count("backend")
             self._inflight += 1
             self._set_status()
+            began = time.monotonic()
+            first = True
             try:
                 async with asyncio.timeout(settings.timeout_ms / 1000):
                     async with aclosing(self.backend.stream(request, settings)) as pieces:
                         async for piece in pieces:
-                            if cutter.feed(piece):
+                            if first:
+                                self.debounce.backend_latency(time.monotonic() - began)
+                                first = False
+                            stop = cutter.feed(piece)
+                            if stream is not None:
+                                stream.produced = cutter.text
+                            if stop:
                                 self.stats.count("early_stop")
                                 break
             except (TimeoutError, be.BackendTimeout, be.TruncatedStream) as exc:
@@ -385,4 +500,10 @@ class Engine:
         for task in list(self._background):
             task.cancel()
         await self.scheduler.close()
+        await self.inflight.close()
         await self.backend.aclose()
+
+
+def _task(stream: Stream[Shown | None]) -> asyncio.Task[Shown | None]:
+    assert stream.task is not None, "a stream is started before anyone waits for it"
+    return stream.task

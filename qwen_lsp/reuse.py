@@ -2,6 +2,9 @@
 
 * :class:`TypedAhead`: while the user types the first characters of the suggestion last shown
   in a document, the rest of that suggestion is the answer.
+* :func:`typed_since` and :func:`can_serve`: whether an answer still streaming in (the
+  scheduler's :class:`~qwen_lsp.scheduler.Stream`) can serve the current cursor: the user typed
+  on from where it was asked, and what they typed agrees with what it has produced so far.
 * :class:`AnswerCache`: an LRU of model answers keyed by everything the request depends on
   (endpoint, model, prompt or messages, sampling settings), so undo, or moving the cursor away
   and back, asks nothing twice.
@@ -18,6 +21,8 @@ from .prompts import BackendRequest
 
 # How much text before the cursor identifies where a suggestion was shown.
 ANCHOR_CHARS = 256
+# Most characters typed on from a streaming answer's position for it still to count.
+STREAM_TYPED_MAX = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +60,35 @@ class TypedAhead:
         """The rest of the shown suggestion, if ``before`` (the text before the cursor, at
         least :meth:`lookback` characters of it) is its anchor followed by a start of it."""
         shown = self._shown.get(uri)
-        if shown is None or line_suffix != shown.line_suffix:
-            return None
-        at = before.rfind(shown.anchor, max(0, len(before) - len(shown.anchor) - len(shown.text)))
-        if at < 0:
-            return None
-        typed = before[at + len(shown.anchor) :]
-        if not shown.text.startswith(typed):
-            return None
-        rest = shown.text[len(typed) :]
-        return (rest, shown) if rest.strip() else None
+        rest = None if shown is None else rest_of(shown, before, line_suffix)
+        return None if rest is None or shown is None else (rest, shown)
+
+
+def rest_of(shown: Shown, before: str, line_suffix: str) -> str | None:
+    """What is left of ``shown`` to offer at a cursor with ``before`` to its left, or None."""
+    typed = typed_since(shown.anchor, shown.line_suffix, before, line_suffix, len(shown.text))
+    if typed is None or not shown.text.startswith(typed):
+        return None
+    rest = shown.text[len(typed) :]
+    return rest if rest.strip() else None
+
+
+def typed_since(
+    anchor: str, anchor_suffix: str, before: str, line_suffix: str, limit: int = STREAM_TYPED_MAX
+) -> str | None:
+    """The text typed since a cursor that had ``anchor`` before it and ``anchor_suffix`` after
+    it on its line, if the cursor now (``before``, ``line_suffix``) is that one typed on (at
+    most ``limit`` characters); None for anywhere else."""
+    if line_suffix != anchor_suffix:
+        return None
+    at = before.rfind(anchor, max(0, len(before) - len(anchor) - limit))
+    return None if at < 0 else before[at + len(anchor) :]
+
+
+def can_serve(produced: str, typed: str, finished: bool) -> bool:
+    """Whether a stream that has ``produced`` this much may still answer after ``typed``:
+    either it already holds the typed text, or (unfinished) it has not contradicted it yet."""
+    return produced.startswith(typed) or (not finished and typed.startswith(produced))
 
 
 class AnswerCache:

@@ -1,4 +1,4 @@
-"""Scheduling: per-document debounce, newest wins, cancellation (documents → **scheduler**).
+"""Scheduling: per-document debounce, newest wins, throttled streams (documents → **scheduler**).
 
 Every completion request goes through :meth:`Scheduler.run` under its document's URI and a kind
 (``inline`` or ``completion``: an editor that asks both ways must not cancel itself). At most one
@@ -9,16 +9,29 @@ job of its document. Documents never wait on each other.
 
 Cancelling the caller (``$/cancelRequest`` cancels pygls' handler task) cancels the job too,
 because awaiting a task forwards cancellation to it.
+
+Backend answers themselves are :class:`Stream` tasks kept in :class:`InFlight`, apart from the
+jobs that wait for them, so that a keystroke does not have to kill an answer that can still
+serve (smart throttling, as Cody does): cancelling a job only drops its hold on the stream. A
+stream nobody holds is cancelled after a short grace (:data:`GRACE_S`, long enough for the
+request that follows the keystroke to pick it up); starting a stream cancels all but the newest
+older one that someone holds or that is still in its grace; :meth:`InFlight.drop` cancels the
+unheld streams a request has found useless. Whether a stream can serve a cursor is the reuse
+stage's question (:func:`qwen_lsp.reuse.can_serve`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+GRACE_S = 0.1  # how long an unheld stream waits for a request to pick it up
+KEEP_OLDER = 1  # older streams kept alive per document besides the newest
 
 
 class Scheduler:
@@ -81,3 +94,112 @@ class Scheduler:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+
+
+class Stream(Generic[R]):
+    """One backend answer being read: where it was asked, what it has produced so far."""
+
+    def __init__(self, uri: str, anchor: str, line_suffix: str) -> None:
+        self.uri = uri
+        self.anchor = anchor  # the text before the cursor it was asked at (reuse.ANCHOR_CHARS)
+        self.line_suffix = line_suffix
+        self.produced = ""  # the raw text so far; the reader updates it
+        self.task: asyncio.Task[R] | None = None
+        self.holders = 0
+        self._grace: asyncio.TimerHandle | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+    def cancel(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        if self.task is not None:
+            self.task.cancel()
+
+
+class InFlight(Generic[R]):
+    """The backend streams of each document that are still being read."""
+
+    def __init__(self, grace: float = GRACE_S) -> None:
+        self._streams: dict[str, list[Stream[R]]] = {}
+        self._grace = grace
+
+    def streams(self, uri: str) -> list[Stream[R]]:
+        """The live streams of ``uri``, the newest first."""
+        return [s for s in reversed(self._streams.get(uri, [])) if not s.done]
+
+    def start(
+        self,
+        stream: Stream[R],
+        read: Callable[[Stream[R]], Awaitable[R]],
+        keep_older: int = KEEP_OLDER,
+    ) -> Stream[R]:
+        """Run ``read(stream)`` as the newest stream of its document; of the older ones, those
+        beyond the newest ``keep_older`` are cancelled unless a request waits for them."""
+        stream.task = asyncio.ensure_future(read(stream))
+        stream.task.add_done_callback(lambda task: self._finished(stream, task))
+        older = self.streams(stream.uri)
+        self._streams.setdefault(stream.uri, []).append(stream)
+        for old in older[keep_older:]:
+            if not old.holders:
+                old.cancel()
+        self._release_later(stream)  # unheld until someone holds it
+        return stream
+
+    @contextlib.contextmanager
+    def hold(self, *streams: Stream[R]) -> Iterator[None]:
+        """Keep ``streams`` alive while the block runs (a request waits for them)."""
+        for stream in streams:
+            stream.holders += 1
+            if stream._grace is not None:
+                stream._grace.cancel()
+                stream._grace = None
+        try:
+            yield
+        finally:
+            for stream in streams:
+                stream.holders -= 1
+                if not stream.holders:
+                    self._release_later(stream)
+
+    def drop(self, uri: str, keep: Stream[R] | None = None) -> None:
+        """Cancel the unheld streams of ``uri`` other than ``keep`` (they cannot serve)."""
+        for stream in self.streams(uri):
+            if stream is not keep and not stream.holders:
+                stream.cancel()
+
+    def forget(self, uri: str) -> None:
+        """Cancel every stream of ``uri`` (the document closed)."""
+        for stream in self._streams.pop(uri, []):
+            stream.cancel()
+
+    def _release_later(self, stream: Stream[R]) -> None:
+        if stream.done or stream._grace is not None:
+            return
+        stream._grace = asyncio.get_running_loop().call_later(self._grace, stream.cancel)
+
+    def _finished(self, stream: Stream[R], task: asyncio.Task[R]) -> None:
+        if stream._grace is not None:
+            stream._grace.cancel()
+            stream._grace = None
+        if not task.cancelled():
+            task.exception()  # retrieved here: an unheld stream's failure is nobody's error
+        streams = self._streams.get(stream.uri, [])
+        if stream in streams:
+            streams.remove(stream)
+            if not streams:
+                del self._streams[stream.uri]
+
+    async def close(self) -> None:
+        """Cancel every stream and wait for them to finish."""
+        streams = [s for group in self._streams.values() for s in group]
+        self._streams.clear()
+        for stream in streams:
+            stream.cancel()
+        for stream in streams:
+            if stream.task is not None:
+                with contextlib.suppress(BaseException):
+                    await stream.task

@@ -185,10 +185,16 @@ class Backend:
                         self.server(settings).family = "llama.cpp"
                         self._learn_context_size(settings, n_ctx)
 
+    @staticmethod
+    def in_flight_limit(settings: Settings) -> int:
+        """Completions the server may have in flight at once (0: no limit): ``maxInFlight``,
+        else one for a server on this machine (llama.cpp cuts a stream short for the next)."""
+        return settings.max_in_flight or (1 if settings.is_local else 0)
+
     @contextlib.asynccontextmanager
     async def slot(self, settings: Settings) -> AsyncIterator[None]:
         """Hold one of the server's in-flight places (``maxInFlight``) while inside."""
-        limit = settings.max_in_flight or (1 if settings.is_local else 0)
+        limit = self.in_flight_limit(settings)
         if limit <= 0:
             yield
             return

@@ -18,20 +18,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PEER = "tabby-agent"
 SIZES = ("1,000 lines", "10,000 lines", "100,000 lines")
+SCENARIOS = ("never right", "right 30% of the time", "perfect")
+REPLAY_ROWS = (
+    "keystrokes typed",
+    "pauses",
+    "pause→ghost-text latency p50 (ms)",
+    "pause→ghost-text latency p95 (ms)",
+    "pause→ghost-text latency p99 (ms)",
+    "backend floor at the pauses, median (ms)",
+    "pauses that got a suggestion (%)",
+    "backend requests per 100 keystrokes",
+    "prompt tokens per 100 keystrokes (chars/4)",
+    "completion tokens per 100 keystrokes",
+    "backend requests aborted (%)",
+    "suggestions answered from typed-ahead/cache (%)",
+)
 EXPECTED: dict[str, tuple[str, ...]] = {
-    "Typing replay": (
-        "keystrokes typed",
-        "pauses",
-        "pause→ghost-text latency p50 (ms)",
-        "pause→ghost-text latency p95 (ms)",
-        "pause→ghost-text latency p99 (ms)",
-        "pauses that got a suggestion (%)",
-        "backend requests per 100 keystrokes",
-        "prompt tokens per 100 keystrokes (chars/4)",
-        "completion tokens per 100 keystrokes",
-        "backend requests aborted (%)",
-        "suggestions answered from typed-ahead/cache (%)",
-    ),
+    **{f"Typing replay: model {name}": REPLAY_ROWS for name in SCENARIOS},
     "Server overhead per request": SIZES,
     "didChange cost per keystroke": SIZES,
     "Footprint": (
@@ -122,6 +125,16 @@ def test_every_peer_figure_is_a_number(smoke_run: Path, tables: dict[str, Table]
                 elif PEER in column:  # a ratio: undefined only when the peer's figure is 0
                     defined = is_number(cell) or float(row[PEER].replace(",", "")) == 0
                     assert defined, f"{section} / {label} / {column}: {cell!r}"
+
+
+def test_every_target_has_a_verdict(tables: dict[str, Table]) -> None:
+    targets = tables["Targets (issue 10)"]
+    for name in SCENARIOS:
+        assert any(label.startswith(f"{name}: p50") for label in targets), name
+    assert any(label.startswith("idle RSS") for label in targets)
+    for label, row in targets.items():
+        assert row["this run"] in {"met", "**not met**", "n/a"}, label
+        assert is_number(row["qwen-lsp"]), label
 
 
 def test_plot_is_a_png(smoke_run: Path) -> None:

@@ -849,6 +849,7 @@ class FakeQwen(ThreadedApp, RequestLog):
             if shape.chat and reply.role_chunk:
                 await resp.write(_sse(shape.chunk({"role": "assistant", "content": ""})))
             last = len(pieces) - 1
+            first = time.monotonic()
             for i, piece in enumerate([*pieces, None]):  # None: the end of the text
                 if reply.sse_error_after is not None and entry.chunks_sent == reply.sse_error_after:
                     error = error_body(
@@ -866,8 +867,10 @@ class FakeQwen(ThreadedApp, RequestLog):
                     return resp
                 if piece is None:
                     break
-                delay = reply.token_ms / 1000 if i > 0 else 0
-                if not await self._wait(request, delay):
+                # Paced from the first token, not from the previous write, so that the reply
+                # keeps to ttft + token_ms per further token however slowly the writes go.
+                due = first + i * reply.token_ms / 1000
+                if not await self._wait(request, max(0.0, due - time.monotonic())):
                     self._give_up(request, entry)
                     return resp
                 finish = (

@@ -23,6 +23,12 @@ def test_defaults_come_from_the_environment() -> None:
     assert defaults({"DASHSCOPE_BASE_URL": "not a url"}).base_url == DEFAULT_BASE_URL
 
 
+def test_debounce_mode_defaults_to_adaptive_and_takes_fixed() -> None:
+    assert Settings().debounce == "adaptive"
+    s, errors = parse_settings({"debounce": "fixed"}, Settings())
+    assert (s.debounce, errors) == ("fixed", [])
+
+
 def test_valid_settings_apply() -> None:
     s, errors = parse_settings(
         {"model": "qwen-plus", "debounceMs": 0, "temperature": 0, "stop": "\n\n", "mode": "chat"},
@@ -47,6 +53,7 @@ def test_valid_settings_apply() -> None:
         ("temperature", 2, "[0.0, 2.0)"),
         ("temperature", float("nan"), "[0.0, 2.0)"),
         ("mode", "turbo", "one of 'auto', 'fim', 'chat'"),
+        ("debounce", "smart", "one of 'adaptive', 'fixed'"),
         ("baseUrl", "ftp://x", "http(s) URL"),
         ("stop", [1], "non-empty strings"),
         ("enabled", "yes", "true or false"),

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from qwen_lsp.scheduler import Scheduler
+from qwen_lsp.scheduler import InFlight, Scheduler, Stream
 
 
 class Job:
@@ -96,3 +96,79 @@ async def test_job_errors_propagate_and_close_cancels_everything() -> None:
     await asyncio.sleep(0.01)
     await s.close()
     assert await call is None and held.cancelled
+
+
+# -- InFlight: backend streams that outlive the jobs waiting for them -------------------------
+
+
+async def _forever(stream: Stream[str]) -> str:
+    await asyncio.sleep(3600)
+    return "never"
+
+
+async def test_an_unheld_stream_is_cancelled_after_the_grace() -> None:
+    inflight: InFlight[str] = InFlight(grace=0.05)
+    stream = inflight.start(Stream("doc", "anchor", ""), _forever)
+    await asyncio.sleep(0.2)
+    assert stream.task is not None and stream.task.cancelled()
+    assert inflight.streams("doc") == []
+
+
+async def test_a_held_stream_lives_and_gets_its_grace_when_released() -> None:
+    inflight: InFlight[str] = InFlight(grace=0.05)
+    stream = inflight.start(Stream("doc", "anchor", ""), _forever)
+    with inflight.hold(stream):
+        await asyncio.sleep(0.2)
+        assert not stream.done
+    await asyncio.sleep(0.2)
+    assert stream.task is not None and stream.task.cancelled()
+
+
+async def test_starting_a_stream_keeps_one_older_and_cancels_the_rest() -> None:
+    inflight: InFlight[str] = InFlight(grace=10)
+    first = inflight.start(Stream("doc", "a", ""), _forever)
+    second = inflight.start(Stream("doc", "ab", ""), _forever)
+    other = inflight.start(Stream("other", "x", ""), _forever)
+    third = inflight.start(Stream("doc", "abc", ""), _forever)
+    await asyncio.sleep(0)
+    assert inflight.streams("doc") == [third, second]
+    assert first.task is not None and first.task.cancelled()
+    assert inflight.streams("other") == [other]  # documents are independent
+    inflight.drop("doc", keep=second)
+    await asyncio.sleep(0)
+    assert inflight.streams("doc") == [second]
+    await inflight.close()
+    assert all(s.task is not None and s.task.done() for s in (second, other, third))
+
+
+async def test_with_keep_older_zero_an_unheld_older_stream_goes_at_once() -> None:
+    inflight: InFlight[str] = InFlight(grace=10)  # the grace would keep it for 10 s
+    first = inflight.start(Stream("doc", "a", ""), _forever)
+    held = inflight.start(Stream("doc", "ab", ""), _forever)
+    with inflight.hold(held):
+        newest = inflight.start(Stream("doc", "abc", ""), _forever, keep_older=0)
+        await asyncio.sleep(0)
+        assert first.task is not None and first.task.cancelled()
+        assert inflight.streams("doc") == [newest, held]  # a stream someone waits for stays
+    await inflight.close()
+
+
+async def test_a_held_older_stream_is_not_trimmed() -> None:
+    inflight: InFlight[str] = InFlight(grace=10)
+    first = inflight.start(Stream("doc", "a", ""), _forever)
+    with inflight.hold(first):
+        inflight.start(Stream("doc", "ab", ""), _forever)
+        inflight.start(Stream("doc", "abc", ""), _forever)
+        await asyncio.sleep(0)
+        assert not first.done
+    await inflight.close()
+
+
+async def test_a_failing_unheld_stream_is_nobodys_error() -> None:
+    async def fail(stream: Stream[str]) -> str:
+        raise RuntimeError("backend broke")
+
+    inflight: InFlight[str] = InFlight()
+    stream = inflight.start(Stream("doc", "a", ""), fail)
+    await asyncio.sleep(0.01)
+    assert stream.done and inflight.streams("doc") == []
