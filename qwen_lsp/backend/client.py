@@ -37,13 +37,12 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from .. import __version__
 from ..config import Settings
-from ..prompts import BackendRequest
 from . import families, limits
 from .errors import (
     BackendError,
@@ -59,6 +58,9 @@ from .errors import (
 )
 from .families import Family
 from .sse import ThinkFilter, piece, sse_events
+
+if TYPE_CHECKING:  # prompts imports backend.families: a runtime import would be a cycle
+    from ..prompts import BackendRequest
 
 try:  # HTTP/2 when the optional `h2` package is there (httpx[http2])
     import h2  # noqa: F401
