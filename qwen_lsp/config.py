@@ -28,6 +28,28 @@ ENV_BASE_URL = "DASHSCOPE_BASE_URL"
 
 Mode = Literal["auto", "fim", "chat"]
 
+#: Files that hold secrets; never indexed nor shown to the model (gitignore syntax, any folder).
+DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "*.secret",
+    "secrets.*",
+    "credentials*",
+)
+
 # Models served by the FIM `/completions` endpoint. Matched against the last path segment of the
 # model name (vLLM names models like "Qwen/Qwen2.5-Coder-7B-Instruct", Ollama "qwen2.5-coder:7b").
 _FIM_MODEL = re.compile(r"^(qwen2\.5-coder[-:]|qwen-coder-turbo)", re.IGNORECASE)
@@ -52,6 +74,11 @@ class Settings:
     max_prefix_tokens: int = 2048
     max_suffix_tokens: int = 512
     max_repo_tokens: int = 1024
+    index_enabled: bool = True
+    index_max_files: int = 5000
+    index_max_file_bytes: int = 512 * 1024
+    index_max_total_bytes: int = 64 * 1024 * 1024
+    exclude_globs: tuple[str, ...] = DEFAULT_EXCLUDE_GLOBS
 
     @property
     def uses_fim(self) -> bool:
@@ -159,6 +186,15 @@ def _stop(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _globs(value: Any) -> tuple[str, ...]:
+    _expect(isinstance(value, list), "must be a list of strings")
+    _expect(
+        all(isinstance(s, str) and s.strip() for s in value), "must hold non-empty strings only"
+    )
+    _expect(len(value) <= 500, "must hold at most 500 patterns")
+    return tuple(s.strip() for s in value)
+
+
 FIELDS: tuple[Field, ...] = (
     Field(
         "apiKey",
@@ -260,6 +296,48 @@ FIELDS: tuple[Field, ...] = (
         _integer(0, 131_072),
         "integer",
         "Budget for snippets of other files in the prompt (0 turns them off).",
+    ),
+    Field(
+        "indexEnabled",
+        "index_enabled",
+        _boolean,
+        "boolean",
+        "Index the workspace folders on disk (definitions, imports) in the background, so "
+        "definitions of files that are not open can reach the prompt.",
+    ),
+    Field(
+        "indexMaxFiles",
+        "index_max_files",
+        _integer(0, 1_000_000),
+        "integer",
+        "Most files indexed (source files with a tree-sitter grammar, breadth-first).",
+    ),
+    Field(
+        "indexMaxFileBytes",
+        "index_max_file_bytes",
+        _integer(1024, 64 * 1024 * 1024),
+        "integer",
+        "Larger files are not indexed (generated or minified code).",
+    ),
+    Field(
+        "indexMaxTotalBytes",
+        "index_max_total_bytes",
+        _integer(0, 16 * 1024 * 1024 * 1024),
+        "integer",
+        "Indexing stops after reading this many bytes of source.",
+    ),
+    Field(
+        "excludeGlobs",
+        "exclude_globs",
+        _globs,
+        "string[]",
+        "Files never indexed nor shown to the model, in `.gitignore` syntax (relative to the "
+        "workspace folder; a pattern without `/` matches in any folder). Replaces the default, "
+        "which lists secrets: "
+        + ", ".join(f"`{g}`" for g in DEFAULT_EXCLUDE_GLOBS)
+        + ". `.gitignore` files, `node_modules`, virtual environments and build folders are "
+        "always skipped, and so are symlinks that lead out of the workspace.",
+        "secrets (see meaning)",
     ),
 )
 
