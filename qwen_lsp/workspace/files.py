@@ -80,7 +80,7 @@ class Found:
 
 
 def exclusion(globs: Iterable[str]) -> pathspec.PathSpec[Any]:
-    return pathspec.PathSpec.from_lines("gitwildmatch", list(globs))
+    return pathspec.GitIgnoreSpec.from_lines(list(globs))
 
 
 def _gitignore(directory: str) -> pathspec.PathSpec[Any] | None:
@@ -90,7 +90,7 @@ def _gitignore(directory: str) -> pathspec.PathSpec[Any] | None:
             lines = f.read().splitlines()
     except OSError:
         return None
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    spec = pathspec.GitIgnoreSpec.from_lines(lines)
     return spec if len(spec) else None
 
 

@@ -222,7 +222,7 @@ def _resolve_python(directory: str, imp: Import, table: FileTable) -> list[Resol
             out.append(Resolved(tuple(sub), (), name))
         else:
             plain_names.append(name)
-    if module:
+    if module and (plain_names or not imp.names):  # only submodules taken: not bound
         out.insert(0, Resolved(tuple(module), tuple(plain_names), imp.alias))
     return out
 

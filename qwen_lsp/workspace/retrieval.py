@@ -213,7 +213,7 @@ def assemble(
         tried = 0
         for c in pool:
             tried += 1
-            if len(chosen) >= MAX_SNIPPETS or budget - used < 16 or tried > MAX_TRIED:
+            if len(chosen) >= MAX_SNIPPETS or (used and budget - used < 16) or tried > MAX_TRIED:
                 break
             key = c.text.strip()
             if not key or key in seen_text:
