@@ -15,17 +15,18 @@ one log line. Nothing here runs on a keystroke's path, and no request reads the 
 from __future__ import annotations
 
 import bisect
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 import posixpath
 import queue
-import sys
 import threading
 import time
 import zlib
-from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,35 +37,73 @@ from .symbols import Definition, extract
 
 log = logging.getLogger(__name__)
 
+CHILD_MIN_FILES = 200  # builds this big parse in a child process (see :mod:`.builder`)
 EDIT_QUIET_S = 0.5  # an open document is re-indexed once it has been unedited this long
-_TEXT_CACHE = 64  # files whose snippets are kept decompressed
+_VIEW_CACHE = 64  # files kept decompressed
+
+
+@dataclass(frozen=True, slots=True)
+class Unpacked:
+    """A file's definitions and imports, decompressed (kept for a few files at a time)."""
+
+    names: tuple[str, ...]
+    rows: tuple[int, ...]  # start, end (inclusive) of each definition, flattened
+    texts: tuple[str, ...]  # the rendered snippets
+    imports: tuple[Import, ...]
+
+    def span(self, i: int) -> tuple[int, int]:
+        return self.rows[2 * i], self.rows[2 * i + 1]
 
 
 @dataclass(frozen=True, slots=True)
 class FileEntry:
-    """One indexed file."""
+    """One indexed file, packed small: its definitions and imports live in one zlib blob
+    (a 5,000-file index holds a hundred thousand definitions; as objects they would cost
+    several times the memory)."""
 
     path: str
     language: str
-    names: tuple[str, ...]
-    rows: array[int]  # start, end (inclusive) of each definition, flattened
-    blob: bytes  # zlib of the snippets joined by NUL
-    imports: tuple[Import, ...]
+    count: int  # definitions
+    blob: bytes
 
     @staticmethod
     def build(
         path: str, language: str, defs: Sequence[Definition], imports: tuple[Import, ...]
     ) -> FileEntry:
-        rows = array("I")
-        for d in defs:
-            rows.append(d.start)
-            rows.append(d.end)
-        blob = zlib.compress("\0".join(d.text for d in defs).encode("utf-8", "replace"), 6)
-        names = tuple(sys.intern(d.name) for d in defs)
-        return FileEntry(path, language, names, rows, blob, imports)
+        parts = (
+            "\0".join(d.name for d in defs),
+            ",".join(str(row) for d in defs for row in (d.start, d.end)),
+            "\0".join(f"{i.level}\t{i.module}\t{i.alias}\t{','.join(i.names)}" for i in imports),
+            "\0".join(d.text.replace("\1", " ").replace("\0", " ") for d in defs),
+        )
+        blob = zlib.compress("\1".join(parts).encode("utf-8", "replace"), 9)
+        return FileEntry(path, language, len(defs), blob)
+
+    def unpack(self) -> Unpacked:
+        names, rows, imports, texts = zlib.decompress(self.blob).decode("utf-8").split("\1")
+        found: list[Import] = []
+        for line in imports.split("\0") if imports else ():
+            level, module, alias, taken = line.split("\t")
+            found.append(
+                Import(module, tuple(taken.split(",")) if taken else (), alias, int(level))
+            )
+        return Unpacked(
+            tuple(names.split("\0")) if names else (),
+            tuple(int(r) for r in rows.split(",")) if rows else (),
+            tuple(texts.split("\0")) if names else (),
+            tuple(found),
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.unpack().names
+
+    @property
+    def imports(self) -> tuple[Import, ...]:
+        return self.unpack().imports
 
     def span(self, i: int) -> tuple[int, int]:
-        return self.rows[2 * i], self.rows[2 * i + 1]
+        return self.unpack().span(i)
 
 
 class Progress(Protocol):
@@ -88,13 +127,15 @@ class Index:
         self._dirs: dict[str, list[str]] = {}  # folder -> files in it
         self._sorted: list[str] = []  # every name, sorted (rebuilt by the worker)
         self._sorted_dirty = False
-        self._texts: OrderedDict[str, tuple[FileEntry, list[str]]] = OrderedDict()
+        self._views: OrderedDict[str, tuple[FileEntry, Unpacked]] = OrderedDict()
         self._resolved: dict[str, tuple[int, FileEntry, tuple[Resolved, ...]]] = {}
         self.layout = 0  # bumped when files appear or disappear (import resolution changes)
 
     # -- writes (worker) -------------------------------------------------------------------
 
-    def put(self, entry: FileEntry) -> None:
+    def put(self, entry: FileEntry, names: Sequence[str] | None = None) -> None:
+        """Add or replace a file (``names``: its definitions' names, if already at hand)."""
+        names = entry.names if names is None else names
         with self.lock:
             old = self.files.get(entry.path)
             if old is not None:
@@ -102,7 +143,9 @@ class Index:
             else:
                 self._add_path(entry.path)
             self.files[entry.path] = entry
-            for name in set(entry.names):
+            for name in set(names):
+                if not _mapped(name):
+                    continue
                 have = self._names.get(name)
                 if have is None:
                     self._names[name] = entry.path
@@ -112,7 +155,7 @@ class Index:
                 elif entry.path not in have:
                     have.append(entry.path)
             self._sorted_dirty = True
-            self._texts.pop(entry.path, None)
+            self._views.pop(entry.path, None)
 
     def remove(self, path: str) -> None:
         with self.lock:
@@ -124,7 +167,7 @@ class Index:
             _discard(self._basenames, base, path)
             _discard(self._dirs, directory, path)
             self.layout += 1
-            self._texts.pop(path, None)
+            self._views.pop(path, None)
 
     def clear(self) -> None:
         with self.lock:
@@ -133,7 +176,7 @@ class Index:
             self._basenames.clear()
             self._dirs.clear()
             self._sorted = []
-            self._texts.clear()
+            self._views.clear()
             self._resolved.clear()
             self.layout += 1
 
@@ -193,26 +236,36 @@ class Index:
             i += 1
         return out
 
-    def snippets(self, entry: FileEntry) -> list[str]:
-        """The rendered snippets of a file's definitions (decompressed, a few files cached)."""
-        cached = self._texts.get(entry.path)
+    def view(self, entry: FileEntry) -> Unpacked:
+        """The entry decompressed (the last few files asked for are kept)."""
+        cached = self._views.get(entry.path)
         if cached is not None and cached[0] is entry:
-            self._texts.move_to_end(entry.path)
+            self._views.move_to_end(entry.path)
             return cached[1]
-        texts = zlib.decompress(entry.blob).decode("utf-8", "replace").split("\0")
-        self._texts[entry.path] = (entry, texts)
-        while len(self._texts) > _TEXT_CACHE:
-            self._texts.popitem(last=False)
-        return texts
+        view = entry.unpack()
+        self._views[entry.path] = (entry, view)
+        while len(self._views) > _VIEW_CACHE:
+            self._views.popitem(last=False)
+        return view
+
+    def snippets(self, entry: FileEntry) -> tuple[str, ...]:
+        """The rendered snippets of a file's definitions."""
+        return self.view(entry).texts
 
     def resolved(self, entry: FileEntry) -> tuple[Resolved, ...]:
         """The entry's imports resolved to indexed files (cached until files come or go)."""
         cached = self._resolved.get(entry.path)
         if cached is not None and cached[0] == self.layout and cached[1] is entry:
             return cached[2]
-        found = resolve(entry.language, entry.path, entry.imports, self)
+        found = resolve(entry.language, entry.path, self.view(entry).imports, self)
         self._resolved[entry.path] = (self.layout, entry, found)
         return found
+
+
+def _mapped(name: str) -> bool:
+    """Whether a name goes into the name -> files map (lookups ask for 3+ characters, and
+    dunder methods are everywhere: they would only cost memory)."""
+    return len(name) >= 3 and not (name.startswith("__") and name.endswith("__"))
 
 
 def _discard(table: dict[str, list[str]], key: str, value: str) -> None:
@@ -232,6 +285,29 @@ def index_text(path: str, language: str | None, text: str) -> FileEntry | None:
     if defs is None:
         return None
     return FileEntry.build(path, language, defs, parse(language, text))
+
+
+def read_entry(path: str, max_bytes: int) -> tuple[FileEntry | None, str]:
+    """A file's entry read from disk, or ``None`` and why ("" for no grammar, too big)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        return None, f"cannot be read ({exc})"
+    if len(data) > max_bytes:
+        return None, ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "is not UTF-8"
+    return index_text(path, None, text), ""
+
+
+def _release_memory() -> None:
+    """After a build: collect the parse trees' garbage and hand freed heap back to the system."""
+    gc.collect()
+    with contextlib.suppress(Exception):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # -- the worker ------------------------------------------------------------------------------
@@ -347,29 +423,36 @@ class IndexWorker:
             if progress is not None:
                 progress.begin("qwen-lsp", total)
             last_report = 0.0
-            for done, item in enumerate(found, 1):
-                if build != self._build:
-                    if progress is not None:
-                        progress.end("indexing restarted")
-                    return  # folders or caps changed; a new build is queued
-                if item.path in self._documents:
-                    self._from_document(item.path)
-                else:
-                    self._read(item.path)
+            on_disk = [f.path for f in found if f.path not in self._documents]
+            for done, (path, entry, reason) in enumerate(
+                self._parse(on_disk, caps.max_file_bytes, lambda: build != self._build), 1
+            ):
+                if entry is not None:
+                    self.index.put(entry)
+                    self.files_read += 1
+                elif reason:
+                    log.info("index: %s %s; skipped", path, reason)
+                    self.skipped += 1
                 now = time.monotonic()
-                if progress is not None and (now - last_report > 0.1 or done == total):
+                if progress is not None and (now - last_report > 0.1 or done == len(on_disk)):
                     progress.report(done, total)
                     last_report = now
-                time.sleep(0)  # let the event loop's thread take the GIL between files
-            for path in list(self._documents):  # open documents not on disk (yet)
-                if path not in self.index.files and self._allowed(path, check_disk=False):
+            if build != self._build:
+                if progress is not None:
+                    progress.end("indexing restarted")
+                return  # folders or caps changed; a new build is queued
+            for path in list(self._documents):  # open documents (on disk or not yet)
+                if self._allowed(path, check_disk=False):
                     self._from_document(path)
+            if progress is not None and total:
+                progress.report(total, total)
             self.index.refresh_sorted()
+            _release_memory()
             elapsed = time.monotonic() - started
             log.info(
                 "index: %d files, %d definitions in %.1f s (%d skipped)",
                 len(self.index.files),
-                sum(len(e.names) for e in self.index.files.values()),
+                sum(e.count for e in self.index.files.values()),
                 elapsed,
                 self.skipped,
             )
@@ -379,6 +462,31 @@ class IndexWorker:
             self.building = False
             if build == self._build:
                 self.built.set()
+
+    def _parse(
+        self, paths: list[str], max_bytes: int, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[str, FileEntry | None, str]]:
+        """Parse files: in a child process for a big build, else (or if it fails) here."""
+        done = 0
+        if len(paths) >= CHILD_MIN_FILES:
+            from .builder import parse_in_child
+
+            try:
+                for result in parse_in_child(paths, max_bytes, cancelled):
+                    done += 1
+                    yield result
+                return
+            except Exception as exc:  # no child process: parse the rest in this thread
+                log.info("index: child parser failed (%s); parsing in the server", exc)
+        for path in paths[done:]:
+            if cancelled():
+                return
+            try:
+                entry, reason = read_entry(path, max_bytes)
+            except Exception as exc:
+                entry, reason = None, f"does not parse ({exc})"
+            yield path, entry, reason
+            time.sleep(0)  # let the event loop's thread take the GIL between files
 
     def _allowed(self, path: str, check_disk: bool = True) -> bool:
         return self._filter is not None and self._filter.allowed(path, check_disk)
@@ -392,23 +500,19 @@ class IndexWorker:
             self.index.remove(path)
 
     def _read(self, path: str) -> None:
+        max_bytes = self._filter.caps.max_file_bytes if self._filter else 1 << 20
         try:
-            with open(path, "rb") as f:
-                data = f.read((self._filter.caps.max_file_bytes if self._filter else 1 << 20) + 1)
-        except OSError as exc:
-            log.info("index: cannot read %s: %s; skipped", path, exc)
-            self.skipped += 1
-            return
-        if self._filter is not None and len(data) > self._filter.caps.max_file_bytes:
+            entry, reason = read_entry(path, max_bytes)
+        except Exception as exc:
+            entry, reason = None, f"does not parse ({exc})"
+        if entry is not None:
+            self.index.put(entry)
+            self.files_read += 1
+        else:
             self.index.remove(path)
-            return
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            log.info("index: %s is not UTF-8; skipped", path)
-            self.skipped += 1
-            return
-        self._store(path, None, text)
+            if reason:
+                log.info("index: %s %s; skipped", path, reason)
+                self.skipped += 1
 
     def _from_document(self, path: str) -> None:
         snapshot = self._documents.get(path)

@@ -109,11 +109,12 @@ def rank(
     taken: set[tuple[str, int]] = set()
 
     def add(entry: FileEntry, i: int, tier: int) -> None:
-        start, end = entry.span(i)
+        view = index.view(entry)
+        start, end = view.span(i)
         if (entry.path, start) in taken:
             return
         taken.add((entry.path, start))
-        out.append(Candidate(entry.path, start, end, index.snippets(entry)[i], tier))
+        out.append(Candidate(entry.path, start, end, view.texts[i], tier))
 
     def with_prefix(
         paths: Iterable[str], prefix: str, limit: int, only: Iterable[str] = ()
@@ -124,7 +125,7 @@ def rank(
             if entry is None or path == current:
                 continue
             found = 0
-            for i, name in enumerate(entry.names):
+            for i, name in enumerate(index.view(entry).names):
                 if name.startswith(prefix) and (not wanted or name in wanted):
                     add(entry, i, 1)
                     found += 1
@@ -167,7 +168,7 @@ def rank(
             entry = index.files.get(path)
             if entry is None or path == current:
                 continue
-            for i, n in enumerate(entry.names):
+            for i, n in enumerate(index.view(entry).names):
                 if n == name:
                     add(entry, i, 2)
                     break
@@ -178,7 +179,7 @@ def rank(
                 for path in definers:
                     entry = index.files.get(path)
                     if entry is not None and path != current:
-                        for i, n in enumerate(entry.names):
+                        for i, n in enumerate(index.view(entry).names):
                             if n == name:
                                 add(entry, i, 2)
                                 break

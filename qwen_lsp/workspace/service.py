@@ -155,6 +155,8 @@ class Workspace:
         if hit is None:
             path = uri_to_path(uri)
             hit = path is None or self._filter.excluded(path)
+            if len(self._excluded) > 4096:
+                self._excluded.clear()
             self._excluded[uri] = hit
         return not hit
 

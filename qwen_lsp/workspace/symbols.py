@@ -17,10 +17,10 @@ from typing import Any
 
 from .. import grammars
 
-SMALL_BODY_LINES = 14  # a definition this short is shown whole
-DOC_LINES = 6  # most docstring / doc-comment lines shown
+SMALL_BODY_LINES = 10  # a definition this short is shown whole
+DOC_LINES = 5  # most docstring / doc-comment lines shown
 OUTLINE_LINES = 12  # most member signatures shown for a class
-MAX_SNIPPET_CHARS = 1200
+MAX_SNIPPET_CHARS = 800
 MAX_LINE_CHARS = 200
 
 
@@ -33,6 +33,7 @@ class Definition:
     text: str  # the snippet shown to the model
 
 
+_KEPT_DUNDERS = frozenset({"__init__", "__call__", "__new__"})
 _CLASS_KINDS = frozenset({"class", "interface", "type", "struct", "enum", "trait", "module"})
 
 
@@ -58,6 +59,8 @@ def extract(language_id: str, source: bytes) -> list[Definition] | None:
                 continue
             node = _whole(nodes[0])
             name = (names[0].text or b"").decode("utf-8", "replace")
+            if name.startswith("__") and name.endswith("__") and name not in _KEPT_DUNDERS:
+                continue  # __repr__, __eq__...: many, and never what a completion needs
             kind = capture.removeprefix("definition.")
             key = (node.start_point.row, node.end_point.row, name)
             if key not in spans or kind == "method":

@@ -145,3 +145,41 @@ def test_a_new_build_abandons_the_old_one(tmp_path: Path) -> None:
         assert list(index.files) == [str(small / "only.py")]
     finally:
         worker.stop()
+
+
+def test_a_big_build_parses_in_a_child_process(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ix, "CHILD_MIN_FILES", 2)
+    root = tree(
+        tmp_path,
+        {
+            "a.py": b"def alpha():\n    pass\n",
+            "b.py": b"def beta():\n    pass\n",
+            "bad.py": b"def caf\xe9():\n    pass\n",
+        },
+    )
+    from qwen_lsp.workspace import builder
+
+    calls: list[int] = []
+    real = builder.parse_in_child
+
+    def spy(paths: list[str], max_bytes: int, cancelled: object) -> object:
+        calls.append(len(paths))
+        return real(paths, max_bytes, cancelled)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder, "parse_in_child", spy)
+    caplog.set_level(logging.INFO, logger="qwen_lsp.workspace.index")
+    index = Index()
+    worker = IndexWorker(index)
+    try:
+        worker.rebuild([str(root)], Caps(), None)
+        assert worker.wait_idle(60)
+        assert calls == [3]
+        assert index.defining("alpha") == (str(root / "a.py"),)
+        assert index.snippets(index.files[str(root / "b.py")]) == ("def beta():\n    pass",)
+        assert [r.message for r in caplog.records if "bad.py" in r.message] == [
+            f"index: {root / 'bad.py'} is not UTF-8; skipped"
+        ]
+    finally:
+        worker.stop()
