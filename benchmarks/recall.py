@@ -566,7 +566,8 @@ def write_report(
         f"| index build, server, `initialized` → progress end (s) | {cost.build_s:.1f} |",
         f"| peak RSS (VmHWM), indexed / un-indexed server (MiB) | {cost.peak_rss_mib:.1f} / "
         f"{cost.peak_rss_unindexed_mib:.1f} |",
-        f"| idle RSS after indexing / un-indexed server, one file open and edited (MiB) | {cost.idle_rss_mib:.1f} / "
+        "| idle RSS after indexing / un-indexed server, one file open and edited (MiB) | "
+        f"{cost.idle_rss_mib:.1f} / "
         f"{cost.idle_rss_unindexed_mib:.1f} (+{growth:.1f}) |",
         f"| per-request context cost p50 / p99 (ms, {cost.requests} requests) | "
         f"{cost.request_p50_ms:.2f} / {cost.request_p99_ms:.2f} |",
