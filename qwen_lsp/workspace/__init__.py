@@ -12,6 +12,7 @@ One module per idea:
 * :mod:`.imports` -- a file's imports, and their resolution to workspace files;
 * :mod:`.index` -- the index: built in a worker thread after ``initialized``, updated from saves,
   watched-file events and open-document edits;
+* :mod:`.builder` -- the child process that parses the files of a full build;
 * :mod:`.recent` -- open and recently closed documents, and the line ranges edited lately;
 * :mod:`.retrieval` -- the candidates for a cursor, ranked and cut to ``maxRepoTokens``;
 * :mod:`.service` -- :class:`Workspace`, the one object the engine talks to.

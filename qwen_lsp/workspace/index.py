@@ -1,15 +1,17 @@
 """Index: the definitions of every workspace file, built in the background and kept current.
 
-:class:`Index` is the shared table: per file its definitions (names, line ranges, and the
-rendered snippets, zlib-compressed), its imports, and maps from definition name to files and from
-file and folder names to paths (for import resolution). Reads come from the event loop (a
-request), writes from the worker; a lock held for one file's swap keeps them apart.
+:class:`Index` is the shared table: per file one packed :class:`FileEntry` (definition names,
+line ranges, rendered snippets and imports in one zlib blob, decompressed for the few files a
+request looks at), a map from definition name to files, and maps from file and folder names to
+paths (for import resolution). Reads come from the event loop (a request), writes from the
+worker; a lock held for one file's swap keeps them apart.
 
 :class:`IndexWorker` is the one thread that writes it: a full build after ``initialized`` or a
-change of folders or caps (walking with :mod:`.files`, reporting progress), then single files
-from ``didSave``, ``didChangeWatchedFiles`` and open-document edits (re-read once the document
-has been quiet for :data:`EDIT_QUIET_S`). A file that fails to decode or parse is skipped with
-one log line. Nothing here runs on a keystroke's path, and no request reads the disk.
+change of folders or caps (walking with :mod:`.files`, parsing in a child process for a big
+build (:mod:`.builder`), reporting progress), then single files from ``didSave``,
+``didChangeWatchedFiles`` and open-document edits (re-read once the document has been quiet for
+:data:`EDIT_QUIET_S`). A file that fails to decode or parse is skipped with one log line.
+Nothing here runs on a keystroke's path, and no request reads the disk.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..context import Snippet
 from ..tokens import TokenCounter
 from .imports import Resolved
-from .index import FileEntry, Index
+from .index import FileEntry, Index, Unpacked
 
 NEARBY_BEFORE = 40  # lines above the cursor whose identifiers count as "used nearby"
 NEARBY_AFTER = 10
@@ -34,6 +34,7 @@ MAX_NEARBY = 40  # identifiers looked up
 MAX_DEFINERS = 4  # a nearby name defined in more files than this is too common to guess
 MAX_PREFIX = 8  # prefix matches taken per tier
 MAX_SNIPPETS = 16
+MAX_FILES_VIEWED = 16  # files whose definitions one request looks at
 MAX_TRIED = 48  # candidates weighed at most (each costs a token count)
 
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
@@ -107,14 +108,26 @@ def rank(
     """Definition candidates (tiers 1 and 2), best first. Call with ``index.lock`` held."""
     out: list[Candidate] = []
     taken: set[tuple[str, int]] = set()
+    viewed: set[str] = set()
+
+    def view(entry: FileEntry) -> Unpacked | None:
+        """The file's definitions, unless this request has already looked into enough files
+        (each costs a decompression; the first ones are the most relevant)."""
+        if entry.path not in viewed:
+            if len(viewed) >= MAX_FILES_VIEWED:
+                return None
+            viewed.add(entry.path)
+        return index.view(entry)
 
     def add(entry: FileEntry, i: int, tier: int) -> None:
-        view = index.view(entry)
-        start, end = view.span(i)
+        unpacked = view(entry)
+        if unpacked is None:
+            return
+        start, end = unpacked.span(i)
         if (entry.path, start) in taken:
             return
         taken.add((entry.path, start))
-        out.append(Candidate(entry.path, start, end, view.texts[i], tier))
+        out.append(Candidate(entry.path, start, end, unpacked.texts[i], tier))
 
     def with_prefix(
         paths: Iterable[str], prefix: str, limit: int, only: Iterable[str] = ()
@@ -124,12 +137,13 @@ def rank(
             entry = index.files.get(path)
             if entry is None or path == current:
                 continue
-            found = 0
-            for i, name in enumerate(index.view(entry).names):
+            taken_here = 0
+            unpacked = view(entry)
+            for i, name in enumerate(unpacked.names if unpacked else ()):
                 if name.startswith(prefix) and (not wanted or name in wanted):
                     add(entry, i, 1)
-                    found += 1
-                    if found >= limit:
+                    taken_here += 1
+                    if taken_here >= limit:
                         break
 
     typed = query.typed
@@ -168,21 +182,25 @@ def rank(
             entry = index.files.get(path)
             if entry is None or path == current:
                 continue
-            for i, n in enumerate(index.view(entry).names):
+            found = view(entry)
+            for i, n in enumerate(found.names if found else ()):
                 if n == name:
                     add(entry, i, 2)
                     break
     if len(typed) >= 3:  # anywhere in the workspace, when the imports did not say
         for name in index.names_with_prefix(typed, MAX_PREFIX):
             definers = index.defining(name)
-            if len(definers) <= MAX_DEFINERS:
-                for path in definers:
-                    entry = index.files.get(path)
-                    if entry is not None and path != current:
-                        for i, n in enumerate(index.view(entry).names):
-                            if n == name:
-                                add(entry, i, 2)
-                                break
+            if len(definers) > MAX_DEFINERS:
+                continue
+            for path in definers:
+                entry = index.files.get(path)
+                if entry is None or path == current:
+                    continue
+                found = view(entry)
+                for i, n in enumerate(found.names if found else ()):
+                    if n == name:
+                        add(entry, i, 2)
+                        break
     return out
 
 
