@@ -350,18 +350,17 @@ class IndexWorker:
         self._queue.put(("file", path))
 
     def document(self, path: str, snapshot: Snapshot | None, edited: bool) -> None:
-        """An open document: index it now (``edited=False``: opened) or once quiet; ``None``:
-        closed (the file on disk is what counts again)."""
+        """An open document, indexed once it has been quiet (``edited=False``: just opened,
+        half the wait); ``None``: closed (the file on disk is what counts again)."""
         if snapshot is None:
             self._documents.pop(path, None)
             self._dirty.pop(path, None)
             self._queue.put(("file", path))
             return
         self._documents[path] = snapshot
-        if edited:
-            self._dirty[path] = time.monotonic()
-        else:
-            self._queue.put(("document", path))
+        # Opened or edited, the document is re-read once quiet: parsing it right away would
+        # compete with the request that usually follows an open.
+        self._dirty[path] = time.monotonic() - (0 if edited else EDIT_QUIET_S / 2)
 
     def stop(self) -> None:
         self._build += 1
