@@ -329,6 +329,7 @@ class IndexWorker:
         self._dirty: dict[str, float] = {}  # open documents edited, path -> last edit time
         self._filter: fs.Filter | None = None
         self.building = False
+        self._busy = False  # re-reading edited documents
         self.built = threading.Event()
         self.files_read = 0
         self.skipped = 0
@@ -373,7 +374,8 @@ class IndexWorker:
         """For tests and benchmarks: True once the build is done and every queued update ran."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.built.is_set() and self._queue.unfinished_tasks == 0 and not self._dirty:
+            idle = self._queue.unfinished_tasks == 0 and not self._dirty and not self._busy
+            if self.built.is_set() and idle:
                 return True
             time.sleep(0.01)
         return False
@@ -406,11 +408,18 @@ class IndexWorker:
 
     def _flush_dirty(self) -> None:
         now = time.monotonic()
-        for path, when in list(self._dirty.items()):
-            if now - when >= EDIT_QUIET_S:
-                self._dirty.pop(path, None)
+        due = [(p, t) for p, t in list(self._dirty.items()) if now - t >= EDIT_QUIET_S]
+        if not due:
+            return
+        self._busy = True
+        try:
+            for path, when in due:
                 self._from_document(path)
-        self.index.refresh_sorted()
+                if self._dirty.get(path) == when:  # not edited again meanwhile
+                    self._dirty.pop(path, None)
+            self.index.refresh_sorted()
+        finally:
+            self._busy = False
 
     def _full_build(
         self, build: int, roots: tuple[str, ...], caps: fs.Caps, progress: Progress | None
