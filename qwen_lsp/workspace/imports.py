@@ -28,6 +28,10 @@ class Import:
     names: tuple[str, ...] = ()
     alias: str = ""  # the local name the module itself is bound to ("" when none)
     level: int = 0  # Python: leading dots of a relative import
+    bound: tuple[str, ...] = ()  # Python: the local name of each of ``names`` (`a as b`), if any
+
+    def local(self, i: int) -> str:
+        return self.bound[i] if i < len(self.bound) and self.bound[i] else self.names[i]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +92,12 @@ def _python(text: str) -> tuple[Import, ...]:
             close = text.find(")", m.end())
             names_text = text[m.start(3) : close if close >= 0 else m.end()]
         parts = names_text.strip("()").replace("\\", " ").replace("\n", ",").split(",")
-        kept = tuple(n for n in (p.split(" as ")[0].strip() for p in parts) if n.isidentifier())
-        out.append((m.start(), Import(m.group(2), kept, level=len(m.group(1)))))
+        pairs = [(p.split(" as ")[0].strip(), p.split(" as ")[-1].strip()) for p in parts]
+        pairs = [(n, b) for n, b in pairs if n.isidentifier()]
+        kept = tuple(n for n, _ in pairs)
+        bound = tuple(b if b != n else "" for n, b in pairs)
+        bound = bound if any(bound) else ()
+        out.append((m.start(), Import(m.group(2), kept, level=len(m.group(1)), bound=bound)))
     for m in _PY_IMPORT.finditer(text):
         for part in m.group(1).split(","):
             words = part.split()
@@ -216,10 +224,10 @@ def _resolve_python(directory: str, imp: Import, table: FileTable) -> list[Resol
 
     module = find(imp.module) if imp.module or imp.level else []
     plain_names: list[str] = []
-    for name in imp.names:  # `from pkg import submodule` binds a module
+    for i, name in enumerate(imp.names):  # `from pkg import submodule` binds a module
         sub = find(f"{imp.module}.{name}" if imp.module else name)
         if sub and sub != module:
-            out.append(Resolved(tuple(sub), (), name))
+            out.append(Resolved(tuple(sub), (), imp.local(i)))
         else:
             plain_names.append(name)
     if module and (plain_names or not imp.names):  # only submodules taken: not bound

@@ -75,7 +75,10 @@ class FileEntry:
         parts = (
             "\0".join(d.name for d in defs),
             ",".join(str(row) for d in defs for row in (d.start, d.end)),
-            "\0".join(f"{i.level}\t{i.module}\t{i.alias}\t{','.join(i.names)}" for i in imports),
+            "\0".join(
+                f"{i.level}\t{i.module}\t{i.alias}\t{','.join(i.names)}\t{','.join(i.bound)}"
+                for i in imports
+            ),
             "\0".join(d.text.replace("\1", " ").replace("\0", " ") for d in defs),
         )
         blob = zlib.compress("\1".join(parts).encode("utf-8", "replace"), 9)
@@ -85,9 +88,15 @@ class FileEntry:
         names, rows, imports, texts = zlib.decompress(self.blob).decode("utf-8").split("\1")
         found: list[Import] = []
         for line in imports.split("\0") if imports else ():
-            level, module, alias, taken = line.split("\t")
+            level, module, alias, taken, bound = line.split("\t")
             found.append(
-                Import(module, tuple(taken.split(",")) if taken else (), alias, int(level))
+                Import(
+                    module,
+                    tuple(taken.split(",")) if taken else (),
+                    alias,
+                    int(level),
+                    tuple(bound.split(",")) if bound else (),
+                )
             )
         return Unpacked(
             tuple(names.split("\0")) if names else (),

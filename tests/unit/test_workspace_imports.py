@@ -37,7 +37,7 @@ def test_python_parse() -> None:
         Import("os", alias="os"),
         Import("email.utils", alias="eu"),
         Import("", ("sibling",), level=1),
-        Import("pkg.mod", ("a", "b"), level=2),
+        Import("pkg.mod", ("a", "b"), level=2, bound=("", "c")),
         Import("json", ("loads",)),
     )
 
@@ -61,6 +61,10 @@ def test_python_resolution() -> None:
     ]
     assert paths("python", me, "from .. import message\n", table) == [
         (("/w/email/message.py",), "message")
+    ]
+    assert paths("python", me, "from email import utils as u, message\n", table) == [
+        (("/w/email/utils.py",), "u"),
+        (("/w/email/message.py",), "message"),
     ]
     found = resolve("python", me, parse("python", "from ..utils import quote\n"), table)
     assert [(r.paths, r.names) for r in found] == [(("/w/email/utils.py",), ("quote",))]

@@ -61,6 +61,11 @@ def test_resolution_is_cached_until_files_come_or_go() -> None:
     assert index.resolved(me) == ()
     index.put(entry("/w/p/util.py", "def helper():\n    pass\n"))
     assert [r.paths for r in index.resolved(me)] == [("/w/p/util.py",)]
+    aliased = entry("/w/p/b.py", "from p import util as u, other\nimport os\n")
+    assert [(i.module, i.names, i.bound, i.alias) for i in aliased.imports] == [
+        ("p", ("util", "other"), ("u", ""), ""),
+        ("os", (), (), "os"),
+    ]  # packed into the blob and back
 
 
 def tree(root: Path, files: dict[str, bytes]) -> Path:
