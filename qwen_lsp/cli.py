@@ -166,7 +166,7 @@ async def _run_once(
         count=counter_for(settings.model),
     )
     engine.documents.encoding = PositionEncoding.UTF32  # COL counts characters
-    engine.roots = [os.getcwd()]
+    engine.set_roots([os.getcwd()])
     engine.open_document(uri, text, 1, language)
     try:
         found = await engine.suggest(uri, line - 1, column - 1, invoked=True)

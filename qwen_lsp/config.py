@@ -29,6 +29,28 @@ ENV_BASE_URL = "DASHSCOPE_BASE_URL"
 
 Mode = Literal["auto", "fim", "chat"]
 
+#: Files that hold secrets; never indexed nor shown to the model (gitignore syntax, any folder).
+DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "*.secret",
+    "secrets.*",
+    "credentials*",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -51,6 +73,11 @@ class Settings:
     max_suffix_tokens: int = 512
     max_repo_tokens: int = 1024
     max_in_flight: int = 0
+    index_enabled: bool = True
+    index_max_files: int = 5000
+    index_max_file_bytes: int = 512 * 1024
+    index_max_total_bytes: int = 64 * 1024 * 1024
+    exclude_globs: tuple[str, ...] = DEFAULT_EXCLUDE_GLOBS
 
     @property
     def uses_fim(self) -> bool:
@@ -158,6 +185,15 @@ def _stop(value: Any) -> tuple[str, ...]:
     _expect(all(isinstance(s, str) and s for s in value), "must hold non-empty strings only")
     _expect(len(value) <= 16, "must hold at most 16 strings")
     return tuple(value)
+
+
+def _globs(value: Any) -> tuple[str, ...]:
+    _expect(isinstance(value, list), "must be a list of strings")
+    _expect(
+        all(isinstance(s, str) and s.strip() for s in value), "must hold non-empty strings only"
+    )
+    _expect(len(value) <= 500, "must hold at most 500 patterns")
+    return tuple(s.strip() for s in value)
 
 
 FIELDS: tuple[Field, ...] = (
@@ -282,6 +318,48 @@ FIELDS: tuple[Field, ...] = (
         "integer",
         "Most completion requests in flight to the server at once; `0`: one for a server on "
         "this machine (which would interrupt or queue them), no limit otherwise.",
+    ),
+    Field(
+        "indexEnabled",
+        "index_enabled",
+        _boolean,
+        "boolean",
+        "Index the workspace folders on disk (definitions, imports) in the background, so "
+        "definitions of files that are not open can reach the prompt.",
+    ),
+    Field(
+        "indexMaxFiles",
+        "index_max_files",
+        _integer(0, 1_000_000),
+        "integer",
+        "Most files indexed (source files with a tree-sitter grammar, breadth-first).",
+    ),
+    Field(
+        "indexMaxFileBytes",
+        "index_max_file_bytes",
+        _integer(1024, 64 * 1024 * 1024),
+        "integer",
+        "Larger files are not indexed (generated or minified code).",
+    ),
+    Field(
+        "indexMaxTotalBytes",
+        "index_max_total_bytes",
+        _integer(0, 16 * 1024 * 1024 * 1024),
+        "integer",
+        "Indexing stops after reading this many bytes of source.",
+    ),
+    Field(
+        "excludeGlobs",
+        "exclude_globs",
+        _globs,
+        "string[]",
+        "Files never indexed nor shown to the model, in `.gitignore` syntax (relative to the "
+        "workspace folder; a pattern without `/` matches in any folder). Replaces the default, "
+        "which lists secrets: "
+        + ", ".join(f"`{g}`" for g in DEFAULT_EXCLUDE_GLOBS)
+        + ". `.gitignore` files, `node_modules`, virtual environments and build folders are "
+        "always skipped, and so are symlinks that lead out of the workspace.",
+        "secrets (see meaning)",
     ),
 )
 

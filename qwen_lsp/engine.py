@@ -5,8 +5,9 @@ documents → (reuse) → context → prompts → scheduler → backend → post
 :class:`~qwen_lsp.items.Suggestion`. The context and the request are built at once, while the
 document is known to be the one the request is about; a typed-ahead suggestion or a cached answer
 is returned without waiting; anything else waits out the debounce in the scheduler and goes to
-the backend. Besides the stages it holds what outlives a request: settings, open and recently
-closed documents, the reuse caches, the fault policy and the counters.
+the backend. Besides the stages it holds what outlives a request: settings, the documents, the
+workspace (folders, index, recent documents: :mod:`qwen_lsp.workspace`), the reuse caches, the
+fault policy and the counters.
 
 Nothing here knows about pygls: it talks to the client through a :class:`Notifier`.
 """
@@ -18,12 +19,9 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Coroutine, Iterable
 from contextlib import aclosing
-from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from lsprotocol.types import MessageType
 
@@ -55,17 +53,14 @@ from .reuse import (
     typed_since,
 )
 from .scheduler import KEEP_OLDER, InFlight, Scheduler, Stream
-from .snippets import SnippetIndex, Source, select_snippets
 from .stats import Stats
 from .tokens import TokenCounter, counter_for, estimate_tokens
+from .workspace import Progress, Workspace
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Engine", "Notifier"]
 
-RECENT_CLOSED = 8  # closed documents kept as snippet sources
-MAX_SOURCES = 16  # most recently used documents searched for snippets
-MAX_SOURCE_LINES = 20_000  # larger files lend no snippets (indexing them would stall a keystroke)
 REWARM_AFTER_S = 60.0  # idle time after which an edit re-opens the backend connection
 
 
@@ -89,11 +84,9 @@ class Engine:
         self.faults = FaultPolicy(notifier)
         self.stats = Stats()
         self.count = count
-        self.roots: list[str] = []
+        self.workspace = Workspace(self.settings)
         self.typed_ahead = TypedAhead()
         self.cache = AnswerCache()
-        self._snippet_index = SnippetIndex()
-        self._recent: OrderedDict[str, Document] = OrderedDict()  # uri -> document, by use
         self._inflight = 0
         self._last_io = 0.0
         self._background: set[asyncio.Task[None]] = set()
@@ -111,6 +104,7 @@ class Engine:
             if new.model != self.settings.model and self.count is not estimate_tokens:
                 self._spawn(self._load_tokenizer(new.model))
             self.settings = new
+            self.workspace.configure(new)
             self.faults.reset()
             self.cache.clear()
             self.typed_ahead.clear()
@@ -118,9 +112,7 @@ class Engine:
             self._set_status()
 
     def open_document(self, uri: str, text: str, version: int, language: str) -> None:
-        self._recent.pop(uri, None)
-        self._recent[uri] = self.documents.open(uri, text, version, language)
-        self._trim_recent()
+        self.workspace.opened(self.documents.open(uri, text, version, language))
 
     def change_document(self, uri: str, version: int, changes: Iterable[Change]) -> bool:
         """Apply an edit; False for a document that is not open. Stale work is cancelled."""
@@ -130,7 +122,7 @@ class Engine:
         if doc is None:
             return False
         self.debounce.keystroke(time.monotonic(), changes[-1].text if changes else "")
-        self._recent.move_to_end(uri)
+        self.workspace.edited(doc, changes)
         if self._inflight == 0 and time.monotonic() - self._last_io > REWARM_AFTER_S:
             self._spawn(self._warm_connection())  # the pooled connection may have expired
         return True
@@ -141,12 +133,21 @@ class Engine:
         self.inflight.forget(uri)
         self.typed_ahead.forget(uri)
         self.documents.close(uri)
-        self._trim_recent()
+        self.workspace.closed(uri)
 
-    def _trim_recent(self) -> None:
-        closed = [u for u in self._recent if self.documents.get(u) is None]
-        for uri in closed[: max(0, len(closed) - RECENT_CLOSED)]:
-            del self._recent[uri]
+    def set_roots(self, folders: Iterable[str]) -> None:
+        """The workspace folders (``initialize``, ``didChangeWorkspaceFolders``)."""
+        self.workspace.set_roots(folders)
+
+    def start_indexing(self, progress: Progress | None = None) -> None:
+        """``initialized``: index the workspace folders in the background."""
+        self.workspace.start(progress)
+
+    def saved(self, uri: str) -> None:
+        self.workspace.saved(uri)
+
+    def files_changed(self, uris: Iterable[str]) -> None:
+        self.workspace.files_changed(uris)
 
     # -- completion ---------------------------------------------------------------------------
 
@@ -321,6 +322,14 @@ class Engine:
         self.typed_ahead.remember(stream.uri, shown)
         return shown
 
+    def context(self, uri: str, line: int, character: int) -> Context | None:
+        """The context a completion at this position would send (benchmarks, diagnostics)."""
+        doc = self.documents.get(uri)
+        if doc is None:
+            return None
+        row, index = doc.locate(line, character)
+        return self._context(doc, row, index, self.settings)
+
     def _context(self, doc: Document, row: int, index: int, settings: Settings) -> Context:
         ctx = build_context(
             doc.lines,
@@ -329,33 +338,22 @@ class Engine:
             prefix_budget=settings.max_prefix_tokens,
             suffix_budget=settings.max_suffix_tokens,
             count=self.count,
-            path=self.relative_path(doc.uri),
+            path=self.workspace.relative_path(doc.uri),
             language=doc.language_id,
         )
-        root = self._root_of(doc.uri)
-        if root is None:
+        if self.workspace.root_of(doc.uri) is None:
             return ctx
-        snippets = select_snippets(
+        snippets = self.workspace.snippets(
+            doc,
+            row,
+            index,
             ctx.prefix[-1500:] + ctx.suffix[:500],
-            self._sources(doc.uri),
             settings.max_repo_tokens,
             self.count,
-            self._snippet_index,
         )
-        return dataclasses.replace(ctx, snippets=snippets, repo_name=PurePosixPath(root).name)
-
-    def _sources(self, current: str) -> list[Source]:
-        """Other documents inside the workspace, the most recently used first."""
-        sources: list[Source] = []
-        for uri in reversed(self._recent):
-            other = self._recent[uri]
-            if uri == current or len(other.lines) > MAX_SOURCE_LINES:
-                continue
-            if self._root_of(uri) is not None:
-                sources.append(Source((uri, other.version), self.relative_path(uri), other.lines))
-                if len(sources) == MAX_SOURCES:
-                    break
-        return sources
+        return dataclasses.replace(
+            ctx, snippets=snippets, repo_name=self.workspace.repo_name(doc.uri)
+        )
 
     def _finish(
         self, doc: Document, row: int, index: int, ctx: Context, raw: str, chat: bool
@@ -479,29 +477,13 @@ class Engine:
     def _log(self, text: str) -> None:
         self.notifier.log(MessageType.Warning, f"qwen-lsp: {text}")
 
-    # -- workspace ----------------------------------------------------------------------------
-
-    def _root_of(self, uri: str) -> str | None:
-        parts = urlsplit(uri)
-        if parts.scheme != "file":
-            return None
-        path = unquote(parts.path)
-        return next((r for r in self.roots if path.startswith(r.rstrip("/") + "/")), None)
-
-    def relative_path(self, uri: str) -> str:
-        """The document's path relative to its workspace folder (as the prompt shows it)."""
-        root = self._root_of(uri)
-        path = unquote(urlsplit(uri).path)
-        if root is not None:
-            return path[len(root.rstrip("/")) + 1 :]
-        return path.rsplit("/", 1)[-1]
-
     async def aclose(self) -> None:
         for task in list(self._background):
             task.cancel()
         await self.scheduler.close()
         await self.inflight.close()
         await self.backend.aclose()
+        await asyncio.to_thread(self.workspace.close)
 
 
 def _task(stream: Stream[Shown | None]) -> asyncio.Task[Shown | None]:

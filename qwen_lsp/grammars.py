@@ -24,7 +24,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Grammar", "grammar", "language_of_path", "parse"]
+__all__ = ["Grammar", "grammar", "language_of_path", "parse", "suffixes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +149,11 @@ def grammar(language_id: str) -> Grammar | None:
 def language_of_path(path: str) -> str | None:
     """The LSP language id for a file name (``src/app.tsx`` → ``typescriptreact``), or ``None``."""
     return _SUFFIXES.get(PurePosixPath(path).suffix.lower())
+
+
+def suffixes() -> tuple[str, ...]:
+    """Every file name ending that has a grammar (``.py``, ``.ts``...)."""
+    return tuple(_SUFFIXES)
 
 
 def parse(language_id: str, source: str | bytes) -> Any | None:

@@ -15,7 +15,10 @@ pygls behaviours are replaced in :class:`QwenProtocol`:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import uuid
 from typing import Any
 
 import attrs
@@ -29,6 +32,7 @@ from . import __version__, items
 from .config import unwrap
 from .documents import Change, PositionEncoding
 from .engine import Engine
+from .grammars import suffixes
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,49 @@ class _ClientNotifier:
             self._server.protocol.notify(STATUS_NOTIFICATION, {"state": state, "message": message})
 
 
+class _IndexProgress:
+    """The workspace index's :class:`~qwen_lsp.workspace.Progress`, as LSP work-done progress.
+
+    Called from the index's worker thread; every notification is handed to the event loop."""
+
+    def __init__(self, server: LanguageServer, token: str, loop: asyncio.AbstractEventLoop) -> None:
+        self._server = server
+        self._token = token
+        self._loop = loop
+
+    def _send(self, value: Any) -> None:
+        progress = self._server.work_done_progress
+
+        def send() -> None:
+            if isinstance(value, lsp.WorkDoneProgressBegin):
+                progress.begin(self._token, value)
+            elif isinstance(value, lsp.WorkDoneProgressReport):
+                progress.report(self._token, value)
+            else:
+                progress.end(self._token, value)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed (shutdown)
+            self._loop.call_soon_threadsafe(send)
+
+    def begin(self, title: str, total: int) -> None:
+        self._send(
+            lsp.WorkDoneProgressBegin(
+                title=title, message=f"indexing 0/{total} files", percentage=0, cancellable=False
+            )
+        )
+
+    def report(self, done: int, total: int) -> None:
+        percentage = 100 * done // total if total else 100
+        self._send(
+            lsp.WorkDoneProgressReport(
+                message=f"indexing {done}/{total} files", percentage=percentage
+            )
+        )
+
+    def end(self, message: str) -> None:
+        self._send(lsp.WorkDoneProgressEnd(message=message))
+
+
 class QwenLanguageServer(LanguageServer):
     """pygls server holding one :class:`Engine`."""
 
@@ -144,6 +191,44 @@ class QwenLanguageServer(LanguageServer):
         markdown = lsp.MarkupKind.Markdown in (item.documentation_format or ())
         return markdown, bool(item.snippet_support)
 
+    def client_supports(self, path: str) -> bool:
+        """Whether a dotted client capability (``window.work_done_progress``) is true."""
+        value: Any = self.client_capabilities
+        for part in path.split("."):
+            value = getattr(value, part, None)
+            if value is None:
+                return False
+        return bool(value)
+
+    async def start_indexing(self) -> None:
+        """After ``initialized``: progress token, file watcher, then the background index."""
+        progress = None
+        if self.client_supports("window.work_done_progress"):
+            token = f"qwen-lsp-index-{uuid.uuid4().hex[:8]}"
+            try:
+                async with asyncio.timeout(5):
+                    await self.work_done_progress.create_async(token)
+                progress = _IndexProgress(self, token, asyncio.get_running_loop())
+            except Exception as exc:  # the client refused or never answered: no progress bar
+                log.info("work-done progress refused: %s", exc)
+        self.engine.start_indexing(progress)
+        if self.client_supports("workspace.did_change_watched_files.dynamic_registration"):
+            pattern = "**/*.{" + ",".join(s.lstrip(".") for s in suffixes()) + "}"
+            registration = lsp.Registration(
+                id=f"qwen-lsp-watch-{uuid.uuid4().hex[:8]}",
+                method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                    watchers=[lsp.FileSystemWatcher(glob_pattern=pattern)]
+                ),
+            )
+            try:
+                async with asyncio.timeout(5):
+                    await self.client_register_capability_async(
+                        lsp.RegistrationParams(registrations=[registration])
+                    )
+            except Exception as exc:
+                log.info("file watcher registration refused: %s", exc)
+
     def workspace_roots(self) -> list[str]:
         uris = [f.uri for f in self.workspace.folders.values()]
         if self.workspace.root_uri:
@@ -159,13 +244,13 @@ def create_server() -> QwenLanguageServer:
     def initialize(ls: QwenLanguageServer, params: lsp.InitializeParams) -> None:
         """``initialize``: encoding, workspace folders, ``initializationOptions`` settings."""
         ls.engine.documents.encoding = PositionEncoding(ls.workspace.position_encoding or "utf-16")
-        ls.engine.roots = ls.workspace_roots()
+        ls.engine.set_roots(ls.workspace_roots())
         ls.engine.configure(params.initialization_options)
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: QwenLanguageServer, params: lsp.InitializedParams) -> None:
-        """``initialized``: open the backend connection before the first keystroke."""
-        await ls.engine.warm()
+        """``initialized``: index the workspace in the background, open the backend connection."""
+        await asyncio.gather(ls.start_indexing(), ls.engine.warm())
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
@@ -179,7 +264,19 @@ def create_server() -> QwenLanguageServer:
         ls: QwenLanguageServer, params: lsp.DidChangeWorkspaceFoldersParams
     ) -> None:
         """``workspace/didChangeWorkspaceFolders``: paths in prompts are relative to these."""
-        ls.engine.roots = ls.workspace_roots()
+        ls.engine.set_roots(ls.workspace_roots())
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: QwenLanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        """``textDocument/didSave``: re-index the file."""
+        ls.engine.saved(params.text_document.uri)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(
+        ls: QwenLanguageServer, params: lsp.DidChangeWatchedFilesParams
+    ) -> None:
+        """``workspace/didChangeWatchedFiles``: files created, changed or deleted on disk."""
+        ls.engine.files_changed(change.uri for change in params.changes)
 
     @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
     async def inline_completion(
