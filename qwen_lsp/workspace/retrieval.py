@@ -146,6 +146,17 @@ def rank(
                     if taken_here >= limit:
                         break
 
+    def named(paths: Iterable[str], name: str, tier: int) -> None:
+        """The first definition of ``name`` in each of ``paths``."""
+        for path in paths:
+            entry = index.files.get(path)
+            if entry is None or path == current:
+                continue
+            found = view(entry)
+            names = list(found.names) if found else []
+            if name in names:
+                add(entry, names.index(name), tier)
+
     typed = query.typed
     resolved_paths = [p for r in resolved for p in r.paths]
     if typed or query.chain:
@@ -178,29 +189,13 @@ def rank(
                 paths = tuple(definers)
             else:
                 continue
-        for path in paths[:2]:
-            entry = index.files.get(path)
-            if entry is None or path == current:
-                continue
-            found = view(entry)
-            for i, n in enumerate(found.names if found else ()):
-                if n == name:
-                    add(entry, i, 2)
-                    break
+        named(paths[:2], name, 2)
     if len(typed) >= 3:  # anywhere in the workspace, when the imports did not say
         for name in index.names_with_prefix(typed, MAX_PREFIX):
             definers = index.defining(name)
             if len(definers) > MAX_DEFINERS:
                 continue
-            for path in definers:
-                entry = index.files.get(path)
-                if entry is None or path == current:
-                    continue
-                found = view(entry)
-                for i, n in enumerate(found.names if found else ()):
-                    if n == name:
-                        add(entry, i, 2)
-                        break
+            named(definers, name, 2)
     return out
 
 
