@@ -72,6 +72,12 @@ async def helix(fake: FakeQwen) -> AsyncIterator[LanguageClient]:
     client = await ClientServerConfig(
         server_command=[sys.executable, "-m", "qwen_lsp"], server_env=env
     ).start()
+    registrations: list[lsp.Registration] = []
+
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(params: lsp.RegistrationParams) -> None:
+        registrations.extend(params.registrations)  # Helix accepts dynamic registrations
+
     capabilities = json.loads((HERE / "helix" / "capabilities.json").read_text())
     del capabilities["_source"]
     config = SNIPPET["language-server"]["qwen-lsp"]["config"]
@@ -95,6 +101,9 @@ async def helix(fake: FakeQwen) -> AsyncIterator[LanguageClient]:
     try:
         yield client
         assert client.messages == [], "qwen-lsp complained about Helix's messages or settings"
+        # Helix allows dynamic registration of the file watcher: the index asks for it.
+        watched = [r for r in registrations if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+        assert len(watched) == 1
     finally:
         await bounded(client.shutdown_session())
         await client.stop()

@@ -14,6 +14,7 @@ const SERVER_KEYS = [
   'mode',
   'fimSuffixField',
   'stream',
+  'debounce',
   'debounceMs',
   'maxTokens',
   'temperature',
@@ -22,6 +23,12 @@ const SERVER_KEYS = [
   'maxPrefixTokens',
   'maxSuffixTokens',
   'maxRepoTokens',
+  'maxInFlight',
+  'indexEnabled',
+  'indexMaxFiles',
+  'indexMaxFileBytes',
+  'indexMaxTotalBytes',
+  'excludeGlobs',
 ] as const;
 
 /**
