@@ -9,13 +9,12 @@ benchmark itself refuses to run without the peer, so every test fails.
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.smoke import run_smoke
+
 PEER = "tabby-agent"
 SIZES = ("1,000 lines", "10,000 lines", "100,000 lines")
 SCENARIOS = ("never right", "right 30% of the time", "perfect")
@@ -50,16 +49,7 @@ Table = dict[str, dict[str, str]]  # row label -> column header -> cell
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench")
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,  # below pytest-timeout's 120 s, for a clearer failure
-        check=False,
-    )
-    assert done.returncode == 0, f"benchmark failed:\n{done.stdout}\n{done.stderr}"
-    assert str(out / "report.md") in done.stdout
+    assert str(out / "report.md") in run_smoke("benchmarks", out)
     return out
 
 

@@ -7,14 +7,13 @@ case with the exact reply is a plain insertion at the end of an indented blank l
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks.humaneval.cases import KIND_TITLES
 from benchmarks.humaneval.replies import MODE_TITLES, SHAPE_TITLES
+from tests.benchmarks.smoke import run_smoke
 from tests.benchmarks.test_bench_smoke import Table, find_row, is_number, parse_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,16 +30,7 @@ COST_ROWS = (
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("humaneval")
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.humaneval", "--smoke", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,  # below pytest-timeout's 120 s, for a clearer failure
-        check=False,
-    )
-    assert done.returncode == 0, f"benchmark failed:\n{done.stdout}\n{done.stderr}"
-    assert str(out / "humaneval.md") in done.stdout
+    assert str(out / "humaneval.md") in run_smoke("benchmarks.humaneval", out)
     return out
 
 

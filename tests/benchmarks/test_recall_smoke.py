@@ -5,11 +5,10 @@ and its report and JSON hold every figure. It checks that numbers are there, nev
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmarks.smoke import run_smoke
+
 ROWS = (
     "index build, server",
     "peak RSS (VmHWM)",
@@ -21,14 +20,7 @@ ROWS = (
 
 
 def test_recall_smoke(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.recall", "--smoke", "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_smoke("benchmarks.recall", tmp_path, timeout=300)
     report = (tmp_path / "recall.md").read_text()
     assert "| **all** |" in report
     for row in ROWS:
