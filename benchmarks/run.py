@@ -69,7 +69,7 @@ SMOKE = Plan(
     change_reps=2,
     change_burst=5,
     edit_reps=5,
-    startup_runs=1,
+    startup_runs=2,
     pace=0.5,  # twice as fast a typist: the smoke run checks figures, not their values
 )
 FULL = Plan(
@@ -199,7 +199,8 @@ async def _run(
         overhead, change = await _document_costs(plan, fast, qwen_fake, logs)
         _say("start-up and memory")
         footprints = []
-        measured = [subjects[0][0], servers.pygls_baseline(), *(s for s, _ in subjects[1:])]
+        bare = servers.pygls_baseline()
+        measured = [subjects[0][0], bare, *(s for s, _ in subjects[1:])]
         for subject in measured:
             log = logs / f"{subject.name}-footprint.log"
             footprints.append(
@@ -208,6 +209,7 @@ async def _run(
                     corpus_files(),
                     runs=plan.startup_runs,
                     documents=plan.documents,
+                    completes=subject is not bare,
                     stderr_path=log,
                 )
             )

@@ -20,8 +20,6 @@ from lsprotocol.types import MessageType
 from . import __version__, redact
 from .config import ENV_API_KEY, ENV_BASE_URL, Settings, defaults, parse_settings
 from .documents import PositionEncoding
-from .engine import Engine
-from .tokens import counter_for
 
 EXIT_NO_COMPLETION = 1
 EXIT_USAGE = 2
@@ -159,6 +157,9 @@ async def _run_once(
     line: int,
     column: int,
 ) -> str | None:
+    from .engine import Engine  # the server imports it after `initialize` (see server.py)
+    from .tokens import counter_for
+
     uri, language, text = document
     engine = Engine(
         notifier,

@@ -11,15 +11,23 @@ pygls behaviours are replaced in :class:`QwenProtocol`:
 * ``didOpen`` / ``didChange`` / ``didClose`` go to qwen-lsp's own document store
   (:mod:`qwen_lsp.documents`), not pygls' ``TextDocument``, which mis-splits lines and
   rebuilds the whole text on every keystroke.
+
+Start-up: the editor waits for the ``initialize`` response, and lsprotocol's import alone is
+most of that wait. The engine and its stages (httpx, tree-sitter, the workspace index) are
+imported after it, in a worker thread when ``initialized`` arrives; what ``initialize`` says
+(position encoding, folders, settings) is kept until the engine exists. A message that needs
+the engine sooner imports it on the spot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types as lsp
@@ -31,8 +39,10 @@ from pygls.uris import to_fs_path
 from . import __version__, items
 from .config import unwrap
 from .documents import Change, PositionEncoding
-from .engine import Engine
 from .grammars import suffixes
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +173,15 @@ class _IndexProgress:
         self._send(lsp.WorkDoneProgressEnd(message=message))
 
 
+@dataclass(frozen=True, slots=True)
+class _Initialize:
+    """What the ``initialize`` request told the server, until the engine exists."""
+
+    encoding: PositionEncoding = PositionEncoding.UTF16
+    roots: tuple[str, ...] = ()
+    options: object = None
+
+
 class QwenLanguageServer(LanguageServer):
     """pygls server holding one :class:`Engine`."""
 
@@ -173,7 +192,43 @@ class QwenLanguageServer(LanguageServer):
             protocol_cls=QwenProtocol,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
         )
-        self.engine = Engine(_ClientNotifier(self))
+        self._engine: Engine | None = None
+        self._pending = _Initialize()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, created (and told what ``initialize`` said) on first use."""
+        if self._engine is None:
+            from .engine import Engine
+
+            engine = Engine(_ClientNotifier(self))
+            pending = self._pending
+            engine.documents.encoding = pending.encoding
+            engine.set_roots(pending.roots)
+            engine.configure(pending.options)
+            self._engine = engine
+        return self._engine
+
+    def initialize(
+        self, encoding: PositionEncoding, roots: tuple[str, ...], options: object
+    ) -> None:
+        """What ``initialize`` said, for the engine: applied now if it exists, else later."""
+        self._pending = _Initialize(encoding, roots, options)
+        if self._engine is not None:
+            self._engine.documents.encoding = encoding
+            self._engine.set_roots(roots)
+            self._engine.configure(options)
+
+    async def load_engine(self) -> Engine:
+        """The engine, its modules imported in a worker thread so the loop stays free."""
+        if self._engine is None:
+            await asyncio.to_thread(importlib.import_module, f"{__package__}.engine")
+        return self.engine
+
+    async def aclose(self) -> None:
+        """``shutdown``: stop the engine's work, if it ever started."""
+        if self._engine is not None:
+            await self._engine.aclose()
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every malformed notification; log instead.
@@ -243,14 +298,14 @@ def create_server() -> QwenLanguageServer:
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: QwenLanguageServer, params: lsp.InitializeParams) -> None:
         """``initialize``: encoding, workspace folders, ``initializationOptions`` settings."""
-        ls.engine.documents.encoding = PositionEncoding(ls.workspace.position_encoding or "utf-16")
-        ls.engine.set_roots(ls.workspace_roots())
-        ls.engine.configure(params.initialization_options)
+        encoding = PositionEncoding(ls.workspace.position_encoding or "utf-16")
+        ls.initialize(encoding, tuple(ls.workspace_roots()), params.initialization_options)
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: QwenLanguageServer, params: lsp.InitializedParams) -> None:
         """``initialized``: index the workspace in the background, open the backend connection."""
-        await asyncio.gather(ls.start_indexing(), ls.engine.warm())
+        engine = await ls.load_engine()
+        await asyncio.gather(ls.start_indexing(), engine.warm())
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(
@@ -329,6 +384,6 @@ def create_server() -> QwenLanguageServer:
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: QwenLanguageServer, params: Any) -> None:
         """``shutdown``: stop in-flight requests and close connections."""
-        await ls.engine.aclose()
+        await ls.aclose()
 
     return server

@@ -38,6 +38,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "didChange cost per keystroke": SIZES,
     "Footprint": (
         "start-up to initialize response, median (ms)",
+        "start-up to the first completion answered, median (ms)",
         "RSS idle (MiB)",
         "RSS with 200 open documents (MiB)",
     ),

@@ -2,8 +2,8 @@
 
 ``start(**settings)`` launches ``python -m qwen_lsp`` with a log file, initializes it with the
 given ``initializationOptions`` (``baseUrl`` points at the fake, ``debounceMs`` is 0 unless
-set) and returns a :class:`Session` with small helpers for opening, editing and asking.
-"""
+set; ``initialized=False`` leaves out the ``initialized`` notification) and returns a
+:class:`Session` with small helpers for opening, editing and asking."""
 
 from __future__ import annotations
 
@@ -178,6 +178,7 @@ async def start(fake: FakeQwen, tmp_path: Path) -> AsyncIterator[Starter]:
         inline: bool = True,
         raw_options: Any = None,
         env: dict[str, str] | None = None,
+        initialized: bool = True,
         **settings: Any,
     ) -> Session:
         log_file = tmp_path / f"server{len(sessions)}.log"
@@ -195,9 +196,11 @@ async def start(fake: FakeQwen, tmp_path: Path) -> AsyncIterator[Starter]:
         options = raw_options if raw_options is not None else {"debounceMs": 0, **settings}
         if raw_options is None and not (env or {}).get("DASHSCOPE_BASE_URL"):
             options.setdefault("baseUrl", fake.base_url)
-        result = await client.initialize_session(
+        client.capabilities = lsp.ClientCapabilities(general=general, text_document=text_document)
+        handshake = client.initialize_session if initialized else client.initialize_async
+        result = await handshake(
             lsp.InitializeParams(
-                capabilities=lsp.ClientCapabilities(general=general, text_document=text_document),
+                capabilities=client.capabilities,
                 initialization_options=options,
                 root_uri="file:///work/project",
                 workspace_folders=[lsp.WorkspaceFolder(uri="file:///work/project", name="project")],

@@ -13,7 +13,7 @@ from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound
 
 from tests.e2e.conftest import Session, Starter, completions
-from tests.support.fake_qwen import FakeQwen, Reply
+from tests.support.fake_qwen import FakeQwen, Reply, prompt_of
 
 OMITTED = object()
 
@@ -142,4 +142,22 @@ async def test_garbage_bytes_on_the_wire_do_not_kill_the_server(
     writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
     body = json.dumps({"jsonrpc": "2.0", "method": 7}).encode()
     writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    await still_serving(session, fake)
+
+
+async def test_messages_before_initialized_are_served(start: Starter, fake: FakeQwen) -> None:
+    """The engine is imported after ``initialize`` is answered (start-up): a client that opens,
+    asks and reconfigures before sending ``initialized`` loses nothing, and the settings from
+    ``initialize`` (encoding, folders, options) still apply."""
+    session = await start(initialized=False, encodings=["utf-32"], debounceMs="soon")
+    assert session.result.capabilities.position_encoding == lsp.PositionEncodingKind.Utf32
+    fake.default = Reply(text="2)")
+    uri = session.open("s = f('🙂', \n", name="early.py")
+    assert await session.inline(uri, 0, 11, invoked=True) == "2)"
+    (request,) = completions(fake)
+    prompt = prompt_of(request)
+    assert "s = f('🙂', <|fim_suffix|>" in prompt  # column 11 counted in UTF-32, not UTF-16
+    assert "early.py" in prompt  # the folder from initialize gives the path
+    assert any("debounceMs" in m for m in session.shown())  # the bad option was still read
+    session.client.initialized(lsp.InitializedParams())
     await still_serving(session, fake)

@@ -39,3 +39,21 @@ def test_every_module_imports_first() -> None:
 @pytest.mark.parametrize("name", ["qwen_lsp.postprocess", "qwen_lsp.prompts", "qwen_lsp.backend"])
 def test_the_modules_this_guards_are_listed(name: str) -> None:
     assert name in MODULES
+
+
+# What the server's start-up must not import before it answers ``initialize``: the engine and
+# the heavy libraries of its stages come after, in a worker thread (see qwen_lsp/server.py).
+DEFERRED = ["qwen_lsp.engine", "httpx", "tree_sitter", "pathspec", "qwen_lsp.postprocess"]
+
+
+@pytest.mark.parametrize("entry", ["qwen_lsp.server", "qwen_lsp.cli"])
+def test_start_up_defers_the_engine(entry: str) -> None:
+    script = (
+        f"import sys, {entry}\n"
+        f"from qwen_lsp.server import create_server\n"
+        f"create_server()\n"
+        f"print([m for m in {DEFERRED!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
