@@ -90,6 +90,7 @@ class Engine:
         self._inflight = 0
         self._last_io = 0.0
         self._background: set[asyncio.Task[None]] = set()
+        self._tokenizer: asyncio.Future[None] | None = None  # a vocabulary being loaded
         redact.add_secret(self.settings.api_key)
 
     # -- settings and documents -------------------------------------------------------------
@@ -102,7 +103,7 @@ class Engine:
         if new != self.settings:
             redact.add_secret(new.api_key)
             if new.model != self.settings.model and self.count is not estimate_tokens:
-                self._spawn(self._load_tokenizer(new.model))
+                self._tokenizer = self._spawn(self._load_tokenizer(new.model))
             self.settings = new
             self.workspace.configure(new)
             self.faults.reset()
@@ -159,6 +160,10 @@ class Engine:
         ``invoked``: the user asked explicitly, so there is no debounce. ``kind`` names the
         request type, so an inline request and a completion request don't supersede each other.
         """
+        if self._tokenizer is not None and not self._tokenizer.done():
+            # Budgets are counted in the model's tokens: a request in the first moments after
+            # start-up waits for the vocabulary rather than overflow the server's context.
+            await asyncio.wait({self._tokenizer})  # neither raises nor cancels the load
         settings = self.settings
         if not settings.enabled:
             return None
@@ -450,7 +455,13 @@ class Engine:
 
     async def warm(self) -> None:
         """Start-up: load the tokenizer and open the backend connection, side by side."""
-        await asyncio.gather(self._load_tokenizer(), self._warm_connection())
+        await asyncio.gather(self.load_tokenizer(), self._warm_connection())
+
+    def load_tokenizer(self) -> asyncio.Future[None]:
+        """Start loading the model's vocabulary, once (in a thread); requests wait for it."""
+        if self._tokenizer is None:
+            self._tokenizer = self._spawn(self._load_tokenizer())
+        return self._tokenizer
 
     async def _load_tokenizer(self, model: str | None = None) -> None:
         self.count = await asyncio.to_thread(counter_for, model or self.settings.model)
@@ -461,10 +472,11 @@ class Engine:
             self._last_io = time.monotonic()
             await self.backend.warm(settings)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def _set_status(self) -> None:
         if not self.settings.enabled:

@@ -206,6 +206,7 @@ class QwenLanguageServer(LanguageServer):
             engine.documents.encoding = pending.encoding
             engine.set_roots(pending.roots)
             engine.configure(pending.options)
+            engine.load_tokenizer()  # handlers run on the event loop: the load can start now
             self._engine = engine
         return self._engine
 
