@@ -57,6 +57,7 @@ from .errors import (
     status_error,
 )
 from .families import Family
+from .http11 import LeanTransport
 from .sse import ThinkFilter, piece, sse_events
 
 if TYPE_CHECKING:  # prompts imports backend.families: a runtime import would be a cycle
@@ -72,6 +73,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 2.0  # for what warm() asks besides opening the connection
+KEEPALIVE_S = 120.0  # how long an idle pooled connection is kept
+DRAIN_S = 0.5  # how long the end of a body may take to follow its [DONE]
 
 
 @dataclass
@@ -151,10 +154,10 @@ class Backend:
             self._client = httpx.AsyncClient(
                 base_url=settings.base_url,
                 timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-                limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=120),
+                limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_S),
                 http2=_HTTP2 and settings.base_url.startswith("https:"),
                 follow_redirects=False,
-                transport=self._transport,
+                transport=self._transport or _lean_transport(settings.base_url),
                 headers={"User-Agent": f"qwen-lsp/{__version__}"},
             )
             self._client_key = key
@@ -320,10 +323,12 @@ class Backend:
         """Text pieces; ``None`` once per event (so the caller can tell an empty stream)."""
         finished = False
         events = 0
-        async for data in sse_events(response.aiter_lines()):
+        datas = sse_events(response.aiter_lines())
+        async for data in datas:
             events += 1
             yield None
             if data.strip() == "[DONE]":
+                await _drain(datas)
                 break
             try:
                 payload = json.loads(data)
@@ -342,6 +347,24 @@ class Backend:
             self._client = None
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _drain(rest: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (normally only the end of the body, already on its way), so
+    that the connection goes back to the pool: a response closed before its end closes its
+    HTTP/1.1 connection, and the next request would pay for a new one. A server that keeps the
+    body open after ``[DONE]`` gets :data:`DRAIN_S`; the answer is complete either way."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in rest:
+                pass
+
+
+def _lean_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """Plain HTTP (a server on this machine or the local network) goes through the lean
+    transport, a millisecond cheaper per request than httpx's; HTTPS keeps httpx's (TLS,
+    HTTP/2). ``None``: httpx's default."""
+    return LeanTransport(keepalive_expiry=KEEPALIVE_S) if base_url.startswith("http:") else None
 
 
 def _auth(settings: Settings) -> dict[str, str]:
