@@ -189,6 +189,36 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return None
 
 
+def _complete_chunks(buf: bytes) -> tuple[bytes, bytes, bool]:
+    """The data of the complete chunks at the start of ``buf``, what is left of ``buf``, and
+    whether the last chunk (and its trailers) has been seen."""
+    parts: list[bytes] = []
+    at = 0
+    while True:
+        line_end = buf.find(b"\r\n", at)
+        if line_end < 0:
+            break
+        size_field = buf[at:line_end].split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            raise httpx.RemoteProtocolError(f"bad chunk size {size_field[:20]!r}") from None
+        start = line_end + 2
+        if size == 0:  # the last chunk, then trailer lines up to an empty one
+            end = 0 if buf.startswith(b"\r\n", start) else buf.find(b"\r\n\r\n", start)
+            if end < 0:
+                break
+            rest = start + 2 if end == 0 else end + 4
+            return b"".join(parts), buf[rest:], True
+        if len(buf) < start + size + 2:
+            break
+        if buf[start + size : start + size + 2] != b"\r\n":
+            raise httpx.RemoteProtocolError("a chunk does not end with CRLF")
+        parts.append(buf[start : start + size])
+        at = start + size + 2
+    return b"".join(parts), buf[at:], False
+
+
 class _Body(httpx.AsyncByteStream):
     """A response body; the connection goes back to the pool once it is read to the end."""
 
@@ -252,24 +282,23 @@ class _Body(httpx.AsyncByteStream):
         self._done = True
 
     async def _chunks(self, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+        """A chunked body, decoded from whatever has arrived: each read yields the data of
+        every complete chunk it holds at once (a stream whose events came in faster than they
+        were read costs one pass through the layers above, not one per event)."""
+        buf = b""
         while True:
-            async with asyncio.timeout(self._timeout):
-                line = await reader.readuntil(b"\r\n")
-            size_field = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_field, 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"bad chunk size {size_field[:20]!r}") from None
-            if size == 0:
-                async with asyncio.timeout(self._timeout):
-                    while await reader.readuntil(b"\r\n") != b"\r\n":
-                        pass  # trailers
+            data, buf, ended = _complete_chunks(buf)
+            if data:
+                yield data
+            if ended:
+                if buf:
+                    self._reusable = False  # bytes after the body: not a clean connection
                 return
             async with asyncio.timeout(self._timeout):
-                data = await reader.readexactly(size + 2)
-            if data[-2:] != b"\r\n":
-                raise httpx.RemoteProtocolError("a chunk does not end with CRLF")
-            yield data[:-2]
+                more = await reader.read(_READ_SIZE)
+            if not more:
+                raise asyncio.IncompleteReadError(buf, None)
+            buf += more
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from qwen_lsp import backend as be
-from qwen_lsp.backend.http11 import LeanTransport
+from qwen_lsp.backend.http11 import LeanTransport, _complete_chunks
 from qwen_lsp.config import Settings
 from qwen_lsp.prompts import BackendRequest
 from tests.support.fake_qwen import FakeQwen, Reply
@@ -230,3 +230,28 @@ async def test_plain_http_uses_the_lean_transport(monkeypatch: pytest.MonkeyPatc
     with FakeQwen() as fake:
         await _completions(Settings(base_url=fake.base_url), 1)
     assert [r.url.path for r in handled] == ["/compatible-mode/v1/completions"]
+
+
+def test_chunked_bodies_decode_however_they_are_split() -> None:
+    body = b"3\r\nabc\r\n1;ext=1\r\nd\r\n0\r\nTrailer: x\r\n\r\n"
+    for cut in range(len(body) + 1):
+        data, rest, ended = _complete_chunks(body[:cut])
+        assert ended == (cut == len(body))
+        if not ended:
+            more, rest, ended = _complete_chunks(rest + body[cut:])
+            data += more
+        assert (data, rest, ended) == (b"abcd", b"", True)
+    assert _complete_chunks(b"2\r\nab\r\n0\r\n\r\nX") == (b"ab", b"X", True)
+    assert _complete_chunks(b"2\r\nab\r\n0\r\n") == (b"ab", b"0\r\n", False)
+    with pytest.raises(httpx.RemoteProtocolError, match="CRLF"):
+        _complete_chunks(b"2\r\nabc\r\n")
+
+
+async def test_events_that_arrived_together_come_out_together(
+    client: Callable[..., httpx.AsyncClient],
+) -> None:
+    reply = chunked(b"data: 1\n\n", b"data: 2\n\n", b"data: 3\n\n")
+    async with Server(lambda n: reply) as server, client(server).stream("GET", "/") as response:
+        pieces = [piece async for piece in response.aiter_raw()]
+    assert b"".join(pieces) == b"data: 1\n\ndata: 2\n\ndata: 3\n\n"
+    assert len(pieces) == 1  # one write by the server, one read, one piece
