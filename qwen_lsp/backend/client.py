@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
+import http.cookiejar
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -159,6 +161,7 @@ class Backend:
                 follow_redirects=False,
                 transport=self._transport or _lean_transport(settings.base_url),
                 headers={"User-Agent": f"qwen-lsp/{__version__}"},
+                cookies=_NoCookies(),
             )
             self._client_key = key
             if old is not None:  # settings changed: whatever it still carries is stale
@@ -295,7 +298,7 @@ class Backend:
     ) -> httpx.Response:
         """Send, retrying once when a pooled connection turns out to be closed already."""
         for attempt in range(2):
-            built = client.build_request("POST", path, json=body, headers=_auth(settings))
+            built = _post(client, path, body, settings)
             try:
                 return await client.send(built, stream=True)
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -365,6 +368,42 @@ def _lean_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
     transport, a millisecond cheaper per request than httpx's; HTTPS keeps httpx's (TLS,
     HTTP/2). ``None``: httpx's default."""
     return LeanTransport(keepalive_expiry=KEEPALIVE_S) if base_url.startswith("http:") else None
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A completion API sets no cookie worth keeping; not parsing responses for them saves
+    a little on every request, and no state outlives the answer."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
+def _post(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], settings: Settings
+) -> httpx.Request:
+    """``client.build_request("POST", path, json=body, ...)`` without what it redoes on every
+    call (parsing and merging the URL, merging cookies): the same request in under half the
+    time. ``path`` is relative to ``client.base_url``, as there."""
+    url = _url(client.base_url, path)
+    try:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate (from the client's JSON): as a \u escape
+        data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    headers = [*client.headers.raw, (b"Content-Type", b"application/json")]
+    headers.extend((k.encode(), v.encode()) for k, v in _auth(settings).items())
+    return httpx.Request(
+        "POST",
+        url,
+        headers=headers,
+        content=data,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _url(base: httpx.URL, path: str) -> httpx.URL:
+    """``path`` under ``base`` (whose path ends with ``/``, as httpx keeps a ``base_url``)."""
+    return base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode("ascii"))
 
 
 def _auth(settings: Settings) -> dict[str, str]:
