@@ -42,6 +42,26 @@ def test_cache_key_depends_on_everything_but_stream() -> None:
     assert len({AnswerCache.key(a), AnswerCache.key(c), AnswerCache.key(d)}) == 3
 
 
+def test_cache_key_frames_its_fields() -> None:
+    """String fields are hashed raw: no two different bodies may run together."""
+    bodies = [
+        {"model": "m", "prompt": "p"},
+        {"model": "m", "prompt": ["p"]},
+        {"model": "mp", "prompt": ""},
+        {"model": "m\0sprompt\0" + "1\0p"},
+        {"model": "m", "prompt": "p", "stop": ["x"]},
+        {"model": "m", "prompt": "p", "suffix": ""},
+        {"model": "m", "messages": [{"role": "user", "content": "p"}]},
+        {"model": "m", "messages": [{"role": "user", "content": "q"}]},
+    ]
+    keys = {AnswerCache.key(BackendRequest("/completions", body)) for body in bodies}
+    assert len(keys) == len(bodies)
+    same = {"prompt": "p", "model": "m", "stream": True}  # the order of fields does not count
+    assert AnswerCache.key(BackendRequest("/completions", same)) == AnswerCache.key(
+        BackendRequest("/completions", bodies[0])
+    )
+
+
 def test_cache_evicts_the_least_recently_used() -> None:
     cache = AnswerCache(size=2)
     cache.put("a", "1")
