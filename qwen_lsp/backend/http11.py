@@ -83,6 +83,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
     def __init__(self, keepalive_expiry: float = 120.0) -> None:
         self._expiry = keepalive_expiry
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -93,13 +94,23 @@ class LeanTransport(httpx.AsyncBaseTransport):
         head = _request_head(request)
         body = await request.aread()
         conn = self._take(key)
+        reused = conn is not None
         if conn is None:
             conn = await _connect(key, timeouts.get("connect"))
         try:
-            with _mapped(httpx.WriteTimeout, httpx.WriteError):
-                async with asyncio.timeout(timeouts.get("write")):
-                    conn.writer.write(head + body)  # one segment for a small request
-                    await conn.writer.drain()
+            try:
+                with _mapped(httpx.WriteTimeout, httpx.WriteError):
+                    async with asyncio.timeout(timeouts.get("write")):
+                        conn.writer.write(head + body)  # one segment for a small request
+                        await conn.writer.drain()
+            except httpx.WriteError as exc:
+                if not reused:
+                    raise
+                # A pooled connection the server had reset: nothing was sent, as when it
+                # closes without answering (which the client retries once).
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response."
+                ) from exc
             read = timeouts.get("read")
             status, reason, version, headers = await _response_head(conn.reader, read)
             stream = _Body(self, key, conn, request.method, status, version, headers, read)
@@ -124,14 +135,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return None
 
     def _give_back(self, key: tuple[str, int], conn: _Connection) -> None:
-        idle = self._idle.setdefault(key, [])
-        if len(idle) >= MAX_IDLE:
+        idle = [] if self._closed else self._idle.setdefault(key, [])
+        if self._closed or len(idle) >= MAX_IDLE:
             conn.close()
             return
         conn.idle_since = time.monotonic()
         idle.append(conn)
 
     async def aclose(self) -> None:
+        self._closed = True  # a body still being read closes its connection when done
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()

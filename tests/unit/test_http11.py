@@ -255,3 +255,47 @@ async def test_events_that_arrived_together_come_out_together(
         pieces = [piece async for piece in response.aiter_raw()]
     assert b"".join(pieces) == b"data: 1\n\ndata: 2\n\ndata: 3\n\n"
     assert len(pieces) == 1  # one write by the server, one read, one piece
+
+
+async def test_a_reset_pooled_connection_reads_as_a_disconnect(
+    client: Callable[..., httpx.AsyncClient],
+) -> None:
+    """A write that fails on a reused connection is the dropped keep-alive the backend
+    retries once; on a fresh connection it stays a write error."""
+
+    def reset(*args: object) -> None:
+        raise ConnectionResetError("reset by peer")
+
+    async with Server(lambda n: sized(b"x")) as server:
+        c = client(server)
+        await c.get("/")
+        transport = c._transport
+        assert isinstance(transport, LeanTransport)
+        (idle,) = transport._idle.values()
+        idle[0].writer.write = reset  # type: ignore[method-assign]
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            await c.get("/")
+        assert (await c.get("/")).text == "x"  # on a new connection
+        (idle,) = transport._idle.values()
+        idle[0].writer.write = reset  # type: ignore[method-assign]
+        idle[0].idle_since = -1e9  # expired: not reused, so the next write is on a fresh one
+        original = asyncio.StreamWriter.write
+        try:
+            asyncio.StreamWriter.write = reset  # type: ignore[method-assign,assignment]
+            with pytest.raises(httpx.WriteError):
+                await c.get("/")
+        finally:
+            asyncio.StreamWriter.write = original  # type: ignore[method-assign]
+
+
+async def test_a_body_finished_after_close_closes_its_connection(
+    client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with Server(lambda n: sized(b"late")) as server:
+        c = client(server)
+        transport = c._transport
+        assert isinstance(transport, LeanTransport)
+        async with c.stream("GET", "/") as response:
+            await transport.aclose()
+            assert await response.aread() == b"late"
+        assert transport._idle == {}
