@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Engine", "Notifier"]
 
 REWARM_AFTER_S = 60.0  # idle time after which an edit re-opens the backend connection
+TOKENIZER_WAIT_S = 3.0  # longest a request waits for the tokenizer still loading at start-up
 
 
 class Engine:
@@ -90,6 +91,7 @@ class Engine:
         self._inflight = 0
         self._last_io = 0.0
         self._background: set[asyncio.Task[None]] = set()
+        self._tokenizer: asyncio.Future[None] | None = None  # loading at start-up (warm)
         redact.add_secret(self.settings.api_key)
 
     # -- settings and documents -------------------------------------------------------------
@@ -159,6 +161,9 @@ class Engine:
         ``invoked``: the user asked explicitly, so there is no debounce. ``kind`` names the
         request type, so an inline request and a completion request don't supersede each other.
         """
+        if self._tokenizer is not None and not self._tokenizer.done():
+            # A request in the first second: exact budgets, not the estimate, from the start.
+            await asyncio.wait({self._tokenizer}, timeout=TOKENIZER_WAIT_S)
         settings = self.settings
         if not settings.enabled:
             return None
@@ -450,7 +455,8 @@ class Engine:
 
     async def warm(self) -> None:
         """Start-up: load the tokenizer and open the backend connection, side by side."""
-        await asyncio.gather(self._load_tokenizer(), self._warm_connection())
+        self._tokenizer = asyncio.ensure_future(self._load_tokenizer())
+        await asyncio.gather(self._tokenizer, self._warm_connection())
 
     async def _load_tokenizer(self, model: str | None = None) -> None:
         self.count = await asyncio.to_thread(counter_for, model or self.settings.model)
