@@ -8,14 +8,25 @@
   an empty request is reported beside it as the transport's floor.
 * didChange cost: a burst of one-character edits followed by an empty request, less the empty
   request's usual round trip, per edit; for qwen-lsp and for the pygls baseline server.
+
+The full run (:mod:`benchmarks.run`) measures both; ``python -m benchmarks.overhead`` measures
+only the request overhead, with the same function, and prints it (a quick loop while working on
+the server's per-request cost; with ``PYTHONPATH`` naming another tree, that tree's server).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
+import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from benchmarks import servers
+from benchmarks.keystrokes import synthetic_text
 from benchmarks.lsp_client import LspClient
 from benchmarks.servers import PING, Subject, change_document, open_document, ping
 from benchmarks.stats import median, percentile, ratio
@@ -157,3 +168,48 @@ async def _finished(fake: FakeQwen) -> list[LoggedRequest]:
             if all(c.done for c in calls):
                 return calls
             await asyncio.sleep(0.001)
+
+
+async def measure_overheads(
+    sizes: Sequence[int], reps: int, stderr_path: Path | None = None
+) -> list[RequestOverhead]:
+    """Request overhead at each document size, from one qwen-lsp without debounce."""
+    with FakeQwen() as fake:
+        subject = servers.qwen_lsp(fake.base_url, debounceMs=0)
+        client, _ = await servers.launch(subject, stderr_path)
+        try:
+            return [
+                await request_overhead(client, subject, fake, synthetic_text(n), reps)
+                for n in sizes
+            ]
+        finally:
+            await client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m benchmarks.overhead [--reps N] [--lines N ...] [--runs N]``: print a table."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.overhead", description="qwen-lsp's request overhead only."
+    )
+    parser.add_argument("--reps", type=int, default=30, help="requests per size (default 30)")
+    parser.add_argument(
+        "--lines", type=int, action="append", help="document size (repeatable; 1k, 10k, 100k)"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="fresh servers, one after another")
+    args = parser.parse_args(argv)
+    sizes = args.lines or [1_000, 10_000, 100_000]
+    print("run | lines | overhead p50 | ping p50 | beyond ping p50 / p99 (ms) | samples")
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            log = Path(tmp) / f"qwen-lsp-{run}.log"
+            for o in asyncio.run(measure_overheads(sizes, args.reps, log)):
+                print(
+                    f"{run} | {o.lines:,} | {o.overhead_ms:.2f} | {o.ping_ms:.2f} | "
+                    f"{o.over_ping_ms:.2f} / {o.over_ping_p99_ms:.2f} | {o.samples}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Engine", "Notifier"]
 
 REWARM_AFTER_S = 60.0  # idle time after which an edit re-opens the backend connection
+TOKENIZER_WAIT_S = 3.0  # longest a request waits for the tokenizer still loading at start-up
 
 
 class Engine:
@@ -163,7 +164,7 @@ class Engine:
         if self._tokenizer is not None and not self._tokenizer.done():
             # Budgets are counted in the model's tokens: a request in the first moments after
             # start-up waits for the vocabulary rather than overflow the server's context.
-            await asyncio.wait({self._tokenizer})  # neither raises nor cancels the load
+            await asyncio.wait({self._tokenizer}, timeout=TOKENIZER_WAIT_S)  # never raises
         settings = self.settings
         if not settings.enabled:
             return None

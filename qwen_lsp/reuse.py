@@ -100,9 +100,18 @@ class AnswerCache:
 
     @staticmethod
     def key(request: BackendRequest) -> str:
-        body = {k: v for k, v in request.body.items() if k != "stream"}
-        payload = json.dumps([request.path, body], sort_keys=True, ensure_ascii=False)
-        return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        """A digest of the request without its ``stream`` flag. String fields (the prompt, tens
+        of kilobytes) are hashed as they are, each framed by its name and length; only the
+        small rest goes through JSON, whose escaping pass over a long prompt cost more than the
+        hash itself. The last request's key is remembered (by identity: a request is not
+        changed once built), since the engine asks for it before sending the request and
+        again to store the answer."""
+        last = _last_key
+        if last and last[0][0] is request:
+            return last[0][1]
+        found = _digest(request)
+        last[:] = [(request, found)]
+        return found
 
     def get(self, key: str) -> str | None:
         text = self._items.get(key)
@@ -118,3 +127,23 @@ class AnswerCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+_last_key: list[tuple[BackendRequest, str]] = []  # one entry: see AnswerCache.key
+
+
+def _digest(request: BackendRequest) -> str:
+    digest = hashlib.blake2b(request.path.encode(), digest_size=16)
+    rest: dict[str, object] = {}
+    for name, value in sorted(request.body.items()):
+        if name == "stream":
+            continue
+        if isinstance(value, str):
+            data = value.encode("utf-8", "surrogatepass")
+            digest.update(b"\0s%s\0%d\0" % (name.encode("utf-8", "surrogatepass"), len(data)))
+            digest.update(data)
+        else:
+            rest[name] = value
+    payload = json.dumps(rest, sort_keys=True, ensure_ascii=False)
+    digest.update(b"\0j" + payload.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()

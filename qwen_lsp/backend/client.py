@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
+import http.cookiejar
 import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -57,6 +59,7 @@ from .errors import (
     status_error,
 )
 from .families import Family
+from .http11 import LeanTransport
 from .sse import ThinkFilter, piece, sse_events
 
 if TYPE_CHECKING:  # prompts imports backend.families: a runtime import would be a cycle
@@ -72,6 +75,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 2.0  # for what warm() asks besides opening the connection
+KEEPALIVE_S = 120.0  # how long an idle pooled connection is kept
+DRAIN_S = 0.5  # how long the end of a body may take to follow its [DONE]
 
 
 @dataclass
@@ -151,11 +156,12 @@ class Backend:
             self._client = httpx.AsyncClient(
                 base_url=settings.base_url,
                 timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-                limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=120),
+                limits=httpx.Limits(max_keepalive_connections=4, keepalive_expiry=KEEPALIVE_S),
                 http2=_HTTP2 and settings.base_url.startswith("https:"),
                 follow_redirects=False,
-                transport=self._transport,
+                transport=self._transport or _lean_transport(settings.base_url),
                 headers={"User-Agent": f"qwen-lsp/{__version__}"},
+                cookies=_NoCookies(),
             )
             self._client_key = key
             if old is not None:  # settings changed: whatever it still carries is stale
@@ -292,7 +298,7 @@ class Backend:
     ) -> httpx.Response:
         """Send, retrying once when a pooled connection turns out to be closed already."""
         for attempt in range(2):
-            built = client.build_request("POST", path, json=body, headers=_auth(settings))
+            built = _post(client, path, body, settings)
             try:
                 return await client.send(built, stream=True)
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -320,10 +326,12 @@ class Backend:
         """Text pieces; ``None`` once per event (so the caller can tell an empty stream)."""
         finished = False
         events = 0
-        async for data in sse_events(response.aiter_lines()):
+        datas = sse_events(response.aiter_lines())
+        async for data in datas:
             events += 1
             yield None
             if data.strip() == "[DONE]":
+                await _drain(datas)
                 break
             try:
                 payload = json.loads(data)
@@ -342,6 +350,60 @@ class Backend:
             self._client = None
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _drain(rest: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (normally only the end of the body, already on its way), so
+    that the connection goes back to the pool: a response closed before its end closes its
+    HTTP/1.1 connection, and the next request would pay for a new one. A server that keeps the
+    body open after ``[DONE]`` gets :data:`DRAIN_S`; the answer is complete either way."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in rest:
+                pass
+
+
+def _lean_transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """Plain HTTP (a server on this machine or the local network) goes through the lean
+    transport, a millisecond cheaper per request than httpx's; HTTPS keeps httpx's (TLS,
+    HTTP/2). ``None``: httpx's default."""
+    return LeanTransport(keepalive_expiry=KEEPALIVE_S) if base_url.startswith("http:") else None
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A completion API sets no cookie worth keeping; not parsing responses for them saves
+    a little on every request, and no state outlives the answer."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
+def _post(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], settings: Settings
+) -> httpx.Request:
+    """``client.build_request("POST", path, json=body, ...)`` without what it redoes on every
+    call (parsing and merging the URL, merging cookies): the same request in under half the
+    time. ``path`` is relative to ``client.base_url``, as there."""
+    url = _url(client.base_url, path)
+    try:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate (from the client's JSON): as a \u escape
+        data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    headers = [*client.headers.raw, (b"Content-Type", b"application/json")]
+    headers.extend((k.encode(), v.encode()) for k, v in _auth(settings).items())
+    return httpx.Request(
+        "POST",
+        url,
+        headers=headers,
+        content=data,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _url(base: httpx.URL, path: str) -> httpx.URL:
+    """``path`` under ``base`` (whose path ends with ``/``, as httpx keeps a ``base_url``)."""
+    return base.copy_with(raw_path=base.raw_path + path.lstrip("/").encode("ascii"))
 
 
 def _auth(settings: Settings) -> dict[str, str]:

@@ -16,6 +16,7 @@ longest cut point within what these rules allow:
 
 from __future__ import annotations
 
+import functools
 import re
 
 _BLOCK_CLOSER = re.compile(r"^(?:[}\])]|end\b|fi\b|done\b|esac\b)")
@@ -96,6 +97,7 @@ def is_definition(line: str) -> bool:
     return any(r.match(line) is not None for r in (_DEFINITION, _SIGNATURE, _METHOD))
 
 
+@functools.lru_cache(maxsize=8)
 def floor(prefix: str, base: int) -> int:
     """The least indentation the statements at the cursor's level may return to.
 
@@ -103,7 +105,12 @@ def floor(prefix: str, base: int) -> int:
     of the functions it is nested in (the suffix-aware limit stops it where it meets what
     follows): down to the body of the outermost function around the cursor. A class or module
     around it is not crossed, so a new method after the body is a new sibling. Outside any
-    definition, the cursor line's level."""
+    definition, the cursor line's level.
+
+    Never above ``base``, so at column 0 there is nothing to scan. Remembered for the last few
+    prefixes: the stream cutter and the final pass ask it for the same reply."""
+    if base <= 0:
+        return base
     level: int | None = None
     below = base
     for line in reversed(prefix[-8000:].split("\n")[:-1]):

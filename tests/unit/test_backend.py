@@ -391,3 +391,27 @@ async def test_warm_reads_the_context_size_and_believes_a_new_one() -> None:
     await backend.warm(local)
     assert backend.effective(local) == local != small
     await backend.aclose()
+
+
+async def test_the_request_is_what_httpx_would_build() -> None:
+    """The backend builds its POST itself (cheaper than ``client.build_request``): the same
+    URL, body and headers, and a lone surrogate from the client's JSON goes out escaped."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=chunk("x", "stop"))
+
+    body = {"model": "m", "prompt": "é\ud800", "stream": False}
+    assert await collect(handler, BackendRequest("/completions", body)) == "x"
+    (sent,) = seen
+    async with httpx.AsyncClient(base_url=SETTINGS.base_url) as client:
+        plain = {**body, "prompt": "é"}
+        built = client.build_request("POST", "/completions", json=plain)
+    assert sent.url == built.url == "https://qwen.example/compatible-mode/v1/completions"
+    assert json.loads(sent.content) == body
+    assert b"\\ud800" in sent.content  # escaped, so the body is valid UTF-8
+    assert sent.headers["content-type"] == built.headers["content-type"] == "application/json"
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    assert sent.headers["user-agent"].startswith("qwen-lsp/")
+    assert sent.extensions["timeout"]["read"] == SETTINGS.timeout_ms / 1000

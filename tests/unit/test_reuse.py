@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from qwen_lsp import reuse
 from qwen_lsp.prompts import BackendRequest
 from qwen_lsp.reuse import AnswerCache, Shown, TypedAhead
 
@@ -42,6 +45,26 @@ def test_cache_key_depends_on_everything_but_stream() -> None:
     assert len({AnswerCache.key(a), AnswerCache.key(c), AnswerCache.key(d)}) == 3
 
 
+def test_cache_key_frames_its_fields() -> None:
+    """String fields are hashed raw: no two different bodies may run together."""
+    bodies = [
+        {"model": "m", "prompt": "p"},
+        {"model": "m", "prompt": ["p"]},
+        {"model": "mp", "prompt": ""},
+        {"model": "m\0sprompt\0" + "1\0p"},
+        {"model": "m", "prompt": "p", "stop": ["x"]},
+        {"model": "m", "prompt": "p", "suffix": ""},
+        {"model": "m", "messages": [{"role": "user", "content": "p"}]},
+        {"model": "m", "messages": [{"role": "user", "content": "q"}]},
+    ]
+    keys = {AnswerCache.key(BackendRequest("/completions", body)) for body in bodies}
+    assert len(keys) == len(bodies)
+    same = {"prompt": "p", "model": "m", "stream": True}  # the order of fields does not count
+    assert AnswerCache.key(BackendRequest("/completions", same)) == AnswerCache.key(
+        BackendRequest("/completions", bodies[0])
+    )
+
+
 def test_cache_evicts_the_least_recently_used() -> None:
     cache = AnswerCache(size=2)
     cache.put("a", "1")
@@ -56,3 +79,19 @@ def test_typed_ahead_keeps_the_replaced_closers_of_the_shown_suggestion() -> Non
     typed.remember("u", Shown("print(", ")", "a, b)", "id", replace=1))
     hit = typed.match("u", "print(a", ")")
     assert hit is not None and hit[0] == ", b)" and hit[1].replace == 1
+
+
+def test_cache_key_of_the_same_request_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine asks before sending and again when storing the answer: one digest."""
+    calls: list[BackendRequest] = []
+    original = reuse._digest
+
+    def counted(request: BackendRequest) -> str:
+        calls.append(request)
+        return original(request)
+
+    monkeypatch.setattr(reuse, "_digest", counted)
+    a = BackendRequest("/completions", {"model": "m", "prompt": "p"})
+    b = BackendRequest("/completions", {"model": "m", "prompt": "p"})
+    assert AnswerCache.key(a) == AnswerCache.key(a) == AnswerCache.key(b)
+    assert calls == [a, b]  # an equal but different request is hashed on its own
