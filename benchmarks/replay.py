@@ -76,6 +76,7 @@ class ReplayResult:
     accept_reused: int = 0  # of those, answered with no backend request arriving meanwhile
     typed: int = 0  # keystrokes typed (fewer than ``keystrokes`` when suggestions are accepted)
     speculated: float = math.nan  # answers from speculation, by qwen-lsp's own count
+    prepared: float = math.nan  # speculative answers made ready, by qwen-lsp's own count
 
     @property
     def floor(self) -> float:
@@ -173,7 +174,7 @@ async def replay(
             )
             pauses, typed = pauses + counts[0], typed + counts[1]
         await _drain(subject, exchanges)
-        speculated = await _speculated(client) if accept else math.nan
+        speculated, prepared = await _speculated(client) if accept else (math.nan, math.nan)
     finally:
         await client.close()
     calls = await _finished_calls(backend)
@@ -196,16 +197,17 @@ async def replay(
         accept_reused=sum(not _backend_during(e, calls) for e in after.shown),
         typed=typed,
         speculated=speculated,
+        prepared=prepared,
     )
 
 
-async def _speculated(client: LspClient) -> float:
-    """How many answers qwen-lsp says came from speculation (``qwen/stats``); NaN for a
-    server without that request."""
+async def _speculated(client: LspClient) -> tuple[float, float]:
+    """How many answers qwen-lsp says came from speculation, and how many speculative answers
+    it made ready (``qwen/stats``); NaN for a server without that request."""
     with contextlib.suppress(Exception):
         counts = (await client.request("qwen/stats", {}))["requests"]
-        return float(counts.get("speculation", 0))
-    return math.nan
+        return float(counts.get("speculation", 0)), float(counts.get("speculation_ready", 0))
+    return math.nan, math.nan
 
 
 async def _type(

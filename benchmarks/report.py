@@ -115,6 +115,7 @@ ACCEPT_ROWS: list[tuple[str, Callable[[ReplayResult], float], int]] = [
         lambda r: r.accept_reused_share,
         1,
     ),
+    ("speculative answers made ready (qwen-lsp's count)", lambda r: r.prepared, 0),
     ("suggestions from speculation (qwen-lsp's count)", lambda r: r.speculated, 0),
     ("pause→ghost-text latency p50 (ms)", lambda r: r.latency(50), 0),
     ("backend requests per 100 keystrokes", lambda r: r.per_100_keys(r.backend_requests), 1),

@@ -439,6 +439,7 @@ class Engine:
         if edit is None:
             return None
         answer = Shown(stream.anchor, ctx.line_suffix, edit.text, uuid.uuid4().hex, edit.replace)
+        self.stats.count("speculation_ready")
         self.speculations.ready(stream.uri, parent, answer)
         return answer
 

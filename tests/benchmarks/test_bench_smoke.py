@@ -48,6 +48,7 @@ ACCEPT_LATENCY_ROWS = (
 )
 # ...and in qwen-lsp's columns only (against speculation off, or qwen-lsp's own count).
 ACCEPT_COST_ROWS = (
+    "speculative answers made ready (qwen-lsp's count)",
     "suggestions from speculation (qwen-lsp's count)",
     "extra backend requests per 100 keystrokes (against speculate=off)",
     "extra prompt tokens per 100 keystrokes (against speculate=off)",
