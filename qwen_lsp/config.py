@@ -328,9 +328,10 @@ FIELDS: tuple[Field, ...] = (
         '`"off"` \\| `"stream"` \\| `"request"`',
         "Prepare the suggestion that follows a shown one, for when it is accepted whole "
         "(Tab): `stream` keeps what the model's reply holds past the suggestion (read on up "
-        "to its next cut point; no extra request); `request` also asks the model for the "
-        "accepted state when the reply holds nothing more (one more request per suggestion "
-        "shown, never to a server with one place, cancelled by an edit it cannot serve); "
+        "to its next cut point; no extra request; FIM replies); `request` also asks the "
+        "model for the accepted state when the reply holds nothing more (one more request per "
+        "suggestion shown, never to a server with one place, cancelled by an edit it cannot "
+        "serve); "
         "`off`: neither.",
     ),
     Field(

@@ -389,7 +389,8 @@ class Engine:
                 return
         elif rest is not None and self._ahead(ahead, parent, after, rest, False) is not None:
             return  # the whole reply had arrived and holds the next suggestion
-        if may_request(mode, self.backend.in_flight_limit(settings), self._inflight):
+        limit = self.backend.in_flight_limit(settings)
+        if may_request(mode, limit, self._inflight) and not self.faults.blocked():
             self.stats.count("speculative_request")
             asked = build_request(after, settings, self.backend.family(settings))
             self.inflight.start(
