@@ -10,7 +10,9 @@ hesitations (longer than a debounce, shorter than a look at the screen), typos f
 backspace, and pauses at natural points inside a region (after a newline, an opening bracket, a
 dot...) where the person stops and looks for a suggestion. A newline and the indentation after
 it arrive as one edit, as editors auto-indent. The person never accepts a suggestion: they type
-on, which is what lets a server reuse a suggestion the typing has caught up with. Everything is
+on, which is what lets a server reuse a suggestion the typing has caught up with (the replay's
+accepting typist, :mod:`benchmarks.replay`, skips the keys a suggestion it accepts would have
+typed). Everything is
 drawn from a seeded ``random.Random``, so a seed gives the same script on every run.
 """
 

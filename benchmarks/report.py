@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from benchmarks.footprint import Footprint
 from benchmarks.replay import ReplayResult
-from benchmarks.results import Results, Scenario
+from benchmarks.results import AcceptScenario, Results, Scenario
 from benchmarks.stats import ratio
 
 PEER = "tabby-agent"
@@ -25,6 +25,7 @@ def render(results: Results, plot_name: str) -> str:
         _header(results),
         _targets(results),
         *(_replay(scenario) for scenario in results.scenarios),
+        *(_accepting(scenario) for scenario in results.accept),
         _overhead(results),
         _change(results),
         _footprint(results),
@@ -57,7 +58,12 @@ def _header(results: Results) -> str:
             f"- **Replay:** {', '.join(c.corpus)}; about {c.keys_per_file} keystrokes each"
             + ("" if c.pace == 1.0 else f", the typist's delays scaled by {c.pace:g}")
             + "; "
-            f"at a pause the typist waits up to {c.wait_cap_s:g} s for a suggestion",
+            f"at a pause the typist waits up to {c.wait_cap_s:g} s for a suggestion"
+            + (
+                "; the accepting typist's replays: " + ", ".join(s.name for s in results.accept)
+                if results.accept
+                else ""
+            ),
             f"- **Footprint:** start-up is the median of {c.startup_runs} cold starts; the "
             f"{c.documents} documents are the corpus files under distinct URIs",
             "",
@@ -96,6 +102,62 @@ def _replay(scenario: Scenario) -> str:
         body.append([label, _num(mine, digits), _num(theirs, digits), _num(ratio(mine, theirs), 2)])
     header = ["metric", QWEN, PEER, f"{QWEN} / {PEER}"]
     return _section(f"Typing replay: model {scenario.name}", header, body)
+
+
+ACCEPT_ROWS: list[tuple[str, Callable[[ReplayResult], float], int]] = [
+    ("suggestions accepted", lambda r: r.accepts, 0),
+    ("keystrokes typed", lambda r: r.typed, 0),
+    ("accept→next-ghost-text latency p50 (ms)", lambda r: r.accept_latency(50), 0),
+    ("accept→next-ghost-text latency p95 (ms)", lambda r: r.accept_latency(95), 0),
+    ("accepts followed by a suggestion (%)", lambda r: r.accept_ghosts, 1),
+    (
+        "suggestions after an accept with no backend request of their own (%)",
+        lambda r: r.accept_reused_share,
+        1,
+    ),
+    ("speculative answers made ready (qwen-lsp's count)", lambda r: r.prepared, 0),
+    ("suggestions from speculation (qwen-lsp's count)", lambda r: r.speculated, 0),
+    ("pause→ghost-text latency p50 (ms)", lambda r: r.latency(50), 0),
+    ("backend requests per 100 keystrokes", lambda r: r.per_100_keys(r.backend_requests), 1),
+    ("prompt tokens per 100 keystrokes (chars/4)", lambda r: r.per_100_keys(r.prompt_tokens), 0),
+    ("completion tokens per 100 keystrokes", lambda r: r.per_100_keys(r.completion_tokens), 1),
+]
+# Rows of speculation's cost: the qwen-lsp columns against qwen-lsp with speculation off.
+ACCEPT_COST_ROWS: list[tuple[str, Callable[[ReplayResult], float], int]] = [
+    (
+        "extra backend requests per 100 keystrokes (against speculate=off)",
+        lambda r: r.per_100_keys(r.backend_requests),
+        1,
+    ),
+    (
+        "extra prompt tokens per 100 keystrokes (against speculate=off)",
+        lambda r: r.per_100_keys(r.prompt_tokens),
+        0,
+    ),
+    (
+        "extra completion tokens per 100 keystrokes (against speculate=off)",
+        lambda r: r.per_100_keys(r.completion_tokens),
+        1,
+    ),
+]
+
+
+def _accepting(scenario: AcceptScenario) -> str:
+    """The accepting typist's figures: one column per server (qwen-lsp in each mode)."""
+    replays = scenario.replays
+    off = next((r for r in replays if r.name.endswith("speculate=off")), None)
+    body = []
+    for label, figure, digits in ACCEPT_ROWS:
+        body.append([label, *(_num(float(figure(r)), digits) for r in replays)])
+    for label, figure, digits in ACCEPT_COST_ROWS:
+        cells = []
+        for r in replays:
+            own = off is not None and r.name.startswith(QWEN)
+            extra = float(figure(r)) - float(figure(off)) if own and off else math.nan
+            cells.append(_num(extra, digits))
+        body.append([label, *cells])
+    header = ["metric", *(r.name for r in replays)]
+    return _section(f"Accepting suggestions: model {scenario.name}", header, body)
 
 
 def _targets(results: Results) -> str:

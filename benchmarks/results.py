@@ -41,6 +41,16 @@ class Scenario:
 
 
 @dataclass(frozen=True, slots=True)
+class AcceptScenario:
+    """One model scenario replayed by a typist who accepts suggestions, in every server:
+    qwen-lsp in each ``speculate`` mode replayed (``--speculate``), then the peer."""
+
+    name: str
+    wrong_share: float
+    replays: tuple[ReplayResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
     """One run's figures; ``peer`` is None when tabby-agent was skipped (``peer_note`` says why)."""
 
@@ -53,3 +63,4 @@ class Results:
     footprints: tuple[Footprint, ...]  # qwen-lsp, the bare pygls server, then tabby-agent
     peer_note: str | None
     duration_s: float
+    accept: tuple[AcceptScenario, ...] = ()  # the typist who accepts suggestions

@@ -1,7 +1,9 @@
 """Entry point: ``python -m benchmarks [--smoke] [--out DIR] ...`` runs every section.
 
 Sections, in order: the typing replay in each model scenario (:data:`SCENARIOS`: a model that is
-never right, one right 30% of the time, a perfect one; qwen-lsp, then tabby-agent), request
+never right, one right 30% of the time, a perfect one; qwen-lsp, then tabby-agent), the same
+typing by a typist who accepts suggestions (qwen-lsp in each ``speculate`` mode, then
+tabby-agent; ``--no-accept`` skips it), request
 overhead and didChange cost at 1k/10k/100k lines, start-up and memory (against a bare pygls
 server's too), and the in-process document-model micro-benchmark. The report (``report.md``),
 the plot (``latency.png``), the raw figures (``results.json``) and the servers' stderr
@@ -35,7 +37,7 @@ from benchmarks.keystrokes import Timing, build_script, corpus_files, synthetic_
 from benchmarks.oracle import Latency, Oracle
 from benchmarks.overhead import ChangeCost, RequestOverhead, change_cost, request_overhead
 from benchmarks.replay import RequestLog, replay
-from benchmarks.results import Conditions, Results, Scenario
+from benchmarks.results import AcceptScenario, Conditions, Results, Scenario
 from tests.support.fake_qwen import FakeQwen
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -43,6 +45,9 @@ REQUIRE_PEERS_ENV = "QWEN_LSP_REQUIRE_PEERS"
 SIZES = (1_000, 10_000, 100_000)
 # Model scenarios of the typing replay: name -> share of the fake model's replies that are wrong.
 SCENARIOS = {"never right": 1.0, "right 30% of the time": 0.7, "perfect": 0.0}
+# qwen-lsp's ``speculate`` modes the accepting typist is replayed with by default: the
+# server's default, and off (``--speculate`` chooses others, ``request`` among them).
+SPECULATE_MODES = ("stream", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,7 @@ class Plan:
     startup_runs: int
     documents: int = 200
     pace: float = 1.0  # the typist's delays are multiplied by this
+    accept_scenarios: tuple[str, ...] | None = None  # replayed with acceptance; None: all
 
 
 SMOKE = Plan(
@@ -71,6 +77,7 @@ SMOKE = Plan(
     edit_reps=5,
     startup_runs=2,
     pace=0.5,  # twice as fast a typist: the smoke run checks figures, not their values
+    accept_scenarios=("perfect",),
 )
 FULL = Plan(
     name="full",
@@ -141,6 +148,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--wait-cap-s", type=float, default=3.0, help="longest wait for a suggestion at a pause"
     )
+    parser.add_argument(
+        "--speculate",
+        action="append",
+        choices=("off", "stream", "request"),
+        help="qwen-lsp's speculate mode for the accepting typist (repeatable; default: "
+        + " and ".join(SPECULATE_MODES)
+        + ")",
+    )
+    parser.add_argument(
+        "--no-accept",
+        action="store_true",
+        help="skip the replay by a typist who accepts suggestions",
+    )
     return parser
 
 
@@ -195,6 +215,26 @@ async def _run(
                 )
             peer_replay = replays[1] if len(replays) > 1 else None
             scenarios.append(Scenario(name, SCENARIOS[name], replays[0], peer_replay))
+        modes = tuple(args.speculate or SPECULATE_MODES)
+        accepting = {} if args.no_accept else _accepting(plan, chosen, subjects, modes)
+        accept = []
+        for name in accepting:
+            oracle.wrong_share = SCENARIOS[name]
+            replays = []
+            for subject, backend in accepting[name]:
+                _say(f"accepting typist, model {name}: {subject.name}")
+                log = logs / f"{subject.name.replace(' ', '-')}-accept-{name.split()[0]}.log"
+                replays.append(
+                    await replay(
+                        subject,
+                        scripts,
+                        backend,
+                        wait_cap_s=args.wait_cap_s,
+                        stderr_path=log,
+                        accept=True,
+                    )
+                )
+            accept.append(AcceptScenario(name, SCENARIOS[name], tuple(replays)))
         fast = servers.qwen_lsp(qwen_fake.base_url, debounceMs=0)
         overhead, change = await _document_costs(plan, fast, qwen_fake, logs)
         _say("start-up and memory")
@@ -239,7 +279,32 @@ async def _run(
         footprints=tuple(footprints),
         peer_note=peer_note,
         duration_s=time.monotonic() - started,
+        accept=tuple(accept),
     )
+
+
+def _accepting(
+    plan: Plan,
+    chosen: Sequence[str],
+    subjects: Sequence[tuple[servers.Subject, RequestLog]],
+    modes: Sequence[str],
+) -> dict[str, list[tuple[servers.Subject, RequestLog]]]:
+    """The servers the accepting typist uses in each scenario: qwen-lsp (``subjects[0]``) in
+    each ``speculate`` mode of ``modes``, against the same fake backend, then the peers."""
+    (qwen, fake), *peers = subjects
+    variants = [
+        (
+            dataclasses.replace(
+                qwen,
+                name=f"{qwen.name} speculate={mode}",
+                options={**(qwen.options or {}), "speculate": mode},
+            ),
+            fake,
+        )
+        for mode in modes
+    ]
+    names = [n for n in chosen if plan.accept_scenarios is None or n in plan.accept_scenarios]
+    return {name: [*variants, *peers] for name in names}
 
 
 async def _document_costs(

@@ -74,6 +74,32 @@ class Subject:
         items = result.get("items") if isinstance(result, dict) else result
         return isinstance(items, list) and any(_item_text(item) for item in items)
 
+    def first_edit(self, result: Any) -> Edit | None:
+        """What accepting the first item that shows text inserts: ``(start, end, text)``, the
+        positions ``None`` for the cursor (an item without a range)."""
+        items = result.get("items") if isinstance(result, dict) else result
+        for item in items if isinstance(items, list) else []:
+            text = _item_text(item)
+            if not text:
+                continue
+            edit = item.get("textEdit")
+            span = item.get("range")
+            if isinstance(edit, dict):
+                span = edit.get("range") or edit.get("replace")
+                text = str(edit.get("newText") or text)
+            if isinstance(span, dict):
+                return _position(span["start"]), _position(span["end"]), text
+            return None, None, text
+        return None
+
+
+Position = tuple[int, int]
+Edit = tuple[Position | None, Position | None, str]
+
+
+def _position(value: Mapping[str, Any]) -> Position:
+    return int(value["line"]), int(value["character"])
+
 
 def _item_text(item: Mapping[str, Any]) -> str:
     insert = item.get("insertText")

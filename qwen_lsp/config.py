@@ -28,6 +28,7 @@ ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_BASE_URL"
 
 Mode = Literal["auto", "fim", "chat"]
+SpeculateMode = Literal["off", "stream", "request"]  # see qwen_lsp.speculation
 
 #: Files that hold secrets; never indexed nor shown to the model (gitignore syntax, any folder).
 DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = (
@@ -73,6 +74,7 @@ class Settings:
     max_suffix_tokens: int = 512
     max_repo_tokens: int = 1024
     max_in_flight: int = 0
+    speculate: SpeculateMode = "stream"
     index_enabled: bool = True
     index_max_files: int = 5000
     index_max_file_bytes: int = 512 * 1024
@@ -318,6 +320,19 @@ FIELDS: tuple[Field, ...] = (
         "integer",
         "Most completion requests in flight to the server at once; `0`: one for a server on "
         "this machine (which would interrupt or queue them), no limit otherwise.",
+    ),
+    Field(
+        "speculate",
+        "speculate",
+        _choice("off", "stream", "request"),
+        '`"off"` \\| `"stream"` \\| `"request"`',
+        "Prepare the suggestion that follows a shown one, for when it is accepted whole "
+        "(Tab): `stream` keeps what the model's reply holds past the suggestion (read on up "
+        "to its next cut point; no extra request; FIM replies); `request` also asks the "
+        "model for the accepted state when the reply holds nothing more (one more request per "
+        "suggestion shown, never to a server with one place, cancelled by an edit it cannot "
+        "serve); "
+        "`off`: neither.",
     ),
     Field(
         "indexEnabled",

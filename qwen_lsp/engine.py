@@ -7,7 +7,8 @@ document is known to be the one the request is about; a typed-ahead suggestion o
 is returned without waiting; anything else waits out the debounce in the scheduler and goes to
 the backend. Besides the stages it holds what outlives a request: settings, the documents, the
 workspace (folders, index, recent documents: :mod:`qwen_lsp.workspace`), the reuse caches, the
-fault policy and the counters.
+speculative answers (:mod:`qwen_lsp.speculation`: the suggestion after a shown one is accepted,
+from the rest of its reply or a request of its own), the fault policy and the counters.
 
 Nothing here knows about pygls: it talks to the client through a :class:`Notifier`.
 """
@@ -15,11 +16,12 @@ Nothing here knows about pygls: it talks to the client through a :class:`Notifie
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable
 from contextlib import aclosing
 from typing import Any
 
@@ -53,6 +55,14 @@ from .reuse import (
     typed_since,
 )
 from .scheduler import KEEP_OLDER, InFlight, Scheduler, Stream
+from .speculation import (
+    TAIL_MAX_CHARS,
+    Speculations,
+    accepted_anchor,
+    accepted_context,
+    beyond,
+    may_request,
+)
 from .stats import Stats
 from .tokens import TokenCounter, counter_for, estimate_tokens
 from .workspace import Progress, Workspace
@@ -88,6 +98,7 @@ class Engine:
         self.workspace = Workspace(self.settings)
         self.typed_ahead = TypedAhead()
         self.cache = AnswerCache()
+        self.speculations = Speculations()
         self._inflight = 0
         self._last_io = 0.0
         self._background: set[asyncio.Task[None]] = set()
@@ -110,6 +121,7 @@ class Engine:
             self.faults.reset()
             self.cache.clear()
             self.typed_ahead.clear()
+            self.speculations.clear()
             log.info("settings: %s", new.redacted())
             self._set_status()
 
@@ -134,6 +146,7 @@ class Engine:
         self.scheduler.supersede(uri)
         self.inflight.forget(uri)
         self.typed_ahead.forget(uri)
+        self.speculations.forget(uri)
         self.documents.close(uri)
         self.workspace.closed(uri)
 
@@ -182,10 +195,19 @@ class Engine:
             return None
 
         line_suffix = line_content(doc.lines[row])[index:]
-        lookback = max(self.typed_ahead.lookback(uri), ANCHOR_CHARS + STREAM_TYPED_MAX)
+        lookback = max(
+            self.typed_ahead.lookback(uri),
+            self.speculations.lookback(uri),
+            ANCHOR_CHARS + STREAM_TYPED_MAX,
+        )
         before = doc.text_before(row, index, lookback)
         if (hit := self.typed_ahead.match(uri, before, line_suffix)) is not None:
             self.stats.count("typed_ahead")
+            return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
+        shown_now = self.typed_ahead.current(uri)
+        if (hit := self.speculations.match(uri, shown_now, before, line_suffix)) is not None:
+            self.stats.count("speculation")
+            self.typed_ahead.remember(uri, hit[1])  # the accepted state's suggestion is shown
             return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
 
         settings = self._effective(settings)
@@ -194,7 +216,7 @@ class Engine:
         key = self.cache.key(request)
         if (raw := self.cache.get(key)) is not None:
             self.stats.count("cache")
-            return self._finish(doc, row, index, ctx, raw, request.chat)
+            return self._finish(doc, row, index, ctx, raw, request.chat, settings)
         if self.faults.blocked():
             return None
         version = doc.version
@@ -219,7 +241,11 @@ class Engine:
             rest = None if shown is None else rest_of(shown, before, line_suffix)
             if shown is None or rest is None or not current():
                 return None
-            self.stats.count("stream_reuse")
+            if stream.speculative:
+                self.stats.count("speculation")
+                self.typed_ahead.remember(uri, shown)
+            else:
+                self.stats.count("stream_reuse")
             return self._suggestion(doc, row, index, rest, shown.id, shown.replace)
 
         async def fetch() -> Suggestion | None:
@@ -285,7 +311,10 @@ class Engine:
             typed = typed_since(stream.anchor, stream.line_suffix, before, line_suffix)
             if typed is not None and can_serve(stream.produced, typed, finished=False):
                 self.inflight.drop(uri, keep=stream)
-                return stream, len(stream.produced) > len(typed)
+                # A speculative stream was asked for this very cursor: nothing asked now is
+                # sooner.
+                exact = stream.speculative and not typed
+                return stream, exact or len(stream.produced) > len(typed)
         self.inflight.drop(uri)
         return None, False
 
@@ -306,8 +335,10 @@ class Engine:
         is asked once more with them, if the document is still the one the answer is for.
         Only complete answers are cached.
         """
+        keep_tail = settings.speculate != "off" and not request.chat
+        tail: _Tail | None = None
         try:
-            raw, complete = await self._read(request, ctx, settings, stream)
+            raw, complete, tail = await self._read(request, ctx, settings, stream, keep_tail)
         except (be.ContextLengthError, be.EndpointNotFoundError) as exc:
             retry = self._effective(self.settings)
             if retry == settings:
@@ -317,16 +348,107 @@ class Engine:
             self._log(f"{redact.scrub(str(exc))}; retrying once")
             ctx = self._context(doc, row, index, retry)
             request = build_request(ctx, retry, self.backend.family(retry))
-            raw, complete = await self._read(request, ctx, retry, stream)
+            raw, complete, tail = await self._read(request, ctx, retry, stream)
         if complete:
             self.cache.put(self.cache.key(request), raw)
         edit = finish_edit(raw, ctx, chat=request.chat)
         if edit is None:
             self.typed_ahead.forget(stream.uri)
+            if tail is not None:
+                self._spawn(tail.close())
             return None
         shown = Shown(stream.anchor, ctx.line_suffix, edit.text, uuid.uuid4().hex, edit.replace)
         self.typed_ahead.remember(stream.uri, shown)
+        self._speculate(stream.uri, shown, raw, ctx, request.chat, settings, tail)
         return shown
+
+    # -- speculation: the suggestion after this one is accepted (qwen_lsp.speculation) --------
+
+    def _speculate(
+        self,
+        uri: str,
+        parent: Shown,
+        raw: str,
+        ctx: Context,
+        chat: bool,
+        settings: Settings,
+        tail: _Tail | None = None,
+    ) -> None:
+        """Prepare the answer for the document as if ``parent`` (made of ``raw``) were
+        accepted: from the reply's text past it (``tail``: the rest of the reply, still
+        coming), else, in ``request`` mode, by asking. Never awaits: ``tail`` is handed on."""
+        mode = settings.speculate
+        rest = None if mode == "off" or chat else beyond(raw, parent.text)
+        after = accepted_context(ctx, parent.text, parent.replace)
+        anchor = accepted_anchor(parent.anchor, parent.text)
+        ahead: Stream[Shown | None] = Stream(uri, anchor, after.line_suffix, speculative=True)
+        if tail is not None:
+            if rest is None:
+                self._spawn(tail.close())
+            else:
+                self.stats.count("speculative_tail")
+                self.inflight.start(
+                    ahead, lambda s: self._read_tail(s, parent, tail, rest, after), None
+                )
+                # Cancelled before it ran, the reader never closes the reply: close it then.
+                _task(ahead).add_done_callback(lambda _: self._spawn(tail.close()))
+                return
+        elif rest is not None and self._ahead(ahead, parent, after, rest, False) is not None:
+            return  # the whole reply had arrived and holds the next suggestion
+        limit = self.backend.in_flight_limit(settings)
+        if may_request(mode, limit, self._inflight) and not self.faults.blocked():
+            self.stats.count("speculative_request")
+            asked = build_request(after, settings, self.backend.family(settings))
+            self.inflight.start(
+                ahead, lambda s: self._ask_ahead(s, parent, after, asked, settings), None
+            )
+
+    async def _read_tail(
+        self, stream: Stream[Shown | None], parent: Shown, tail: _Tail, rest: str, ctx: Context
+    ) -> Shown | None:
+        """Read the reply on past ``parent`` (``rest`` has arrived) up to its next cut point
+        in the accepted state's context ``ctx``, at most :data:`TAIL_MAX_CHARS`."""
+        cutter = StreamCutter(ctx)
+        stream.produced = rest
+        try:
+            async with tail.held:
+                if not cutter.feed(rest):
+                    async with asyncio.timeout_at(tail.deadline):
+                        async for piece in tail.pieces:
+                            stop = cutter.feed(piece)
+                            stream.produced = cutter.text
+                            if stop or len(cutter.text) > TAIL_MAX_CHARS:
+                                break
+            text = cutter.text
+        except (TimeoutError, be.BackendError):
+            text = be.complete_lines(cutter.text)
+        return self._ahead(stream, parent, ctx, text, False)
+
+    async def _ask_ahead(
+        self,
+        stream: Stream[Shown | None],
+        parent: Shown,
+        ctx: Context,
+        request: BackendRequest,
+        settings: Settings,
+    ) -> Shown | None:
+        """A speculative request for the accepted state's context ``ctx``."""
+        raw, complete, _ = await self._read(request, ctx, settings, stream)
+        if complete:
+            self.cache.put(self.cache.key(request), raw)
+        return self._ahead(stream, parent, ctx, raw, request.chat)
+
+    def _ahead(
+        self, stream: Stream[Shown | None], parent: Shown, ctx: Context, raw: str, chat: bool
+    ) -> Shown | None:
+        """The speculative answer made of ``raw``, kept for when ``parent`` is accepted."""
+        edit = finish_edit(raw, ctx, chat=chat)
+        if edit is None:
+            return None
+        answer = Shown(stream.anchor, ctx.line_suffix, edit.text, uuid.uuid4().hex, edit.replace)
+        self.stats.count("speculation_ready")
+        self.speculations.ready(stream.uri, parent, answer)
+        return answer
 
     def context(self, uri: str, line: int, character: int) -> Context | None:
         """The context a completion at this position would send (benchmarks, diagnostics)."""
@@ -362,7 +484,14 @@ class Engine:
         )
 
     def _finish(
-        self, doc: Document, row: int, index: int, ctx: Context, raw: str, chat: bool
+        self,
+        doc: Document,
+        row: int,
+        index: int,
+        ctx: Context,
+        raw: str,
+        chat: bool,
+        settings: Settings,
     ) -> Suggestion | None:
         edit = finish_edit(raw, ctx, chat=chat)
         if edit is None:
@@ -373,6 +502,7 @@ class Engine:
         anchor = doc.text_before(row, index, ANCHOR_CHARS)
         shown = Shown(anchor, ctx.line_suffix, edit.text, found.id, edit.replace)
         self.typed_ahead.remember(doc.uri, shown)
+        self._speculate(doc.uri, shown, raw, ctx, chat, settings)
         self.stats.shown[doc.language_id] += 1
         return found
 
@@ -401,33 +531,42 @@ class Engine:
         ctx: Context,
         settings: Settings,
         stream: Stream[Shown | None] | None = None,
-    ) -> tuple[str, bool]:
+        keep_tail: bool = False,
+    ) -> tuple[str, bool, _Tail | None]:
         """Stream the answer until it ends or the post-processor has seen the cut point.
 
-        Returns the text and whether it is complete. An answer cut short (a stream that ended
-        without a ``finish_reason``, a timeout) is kept up to its last complete line, if any.
-        ``stream``, if given, follows the text as it arrives (stream reuse reads it).
+        Returns the text, whether it is complete, and (``keep_tail``: speculation reads on)
+        the rest of a reply stopped at the cut point, still open, or None. An answer cut short
+        (a stream that ended without a ``finish_reason``, a timeout) is kept up to its last
+        complete line, if any. ``stream``, if given, follows the text as it arrives (stream
+        reuse reads it).
         """
         cutter = StreamCutter(ctx, request.chat)
-        async with self.backend.slot(settings):
+        tail: _Tail | None = None
+        async with contextlib.AsyncExitStack() as held:
+            await held.enter_async_context(self.backend.slot(settings))
             self.stats.count("backend")
             self._inflight += 1
             self._set_status()
             began = time.monotonic()
             first = True
+            deadline = asyncio.get_running_loop().time() + settings.timeout_ms / 1000
             try:
-                async with asyncio.timeout(settings.timeout_ms / 1000):
-                    async with aclosing(self.backend.stream(request, settings)) as pieces:
-                        async for piece in pieces:
-                            if first:
-                                self.debounce.backend_latency(time.monotonic() - began)
-                                first = False
-                            stop = cutter.feed(piece)
-                            if stream is not None:
-                                stream.produced = cutter.text
-                            if stop:
-                                self.stats.count("early_stop")
-                                break
+                async with asyncio.timeout_at(deadline):
+                    reply = aclosing(self.backend.stream(request, settings))
+                    pieces = await held.enter_async_context(reply)
+                    async for piece in pieces:
+                        if first:
+                            self.debounce.backend_latency(time.monotonic() - began)
+                            first = False
+                        stop = cutter.feed(piece)
+                        if stream is not None:
+                            stream.produced = cutter.text
+                        if stop:
+                            self.stats.count("early_stop")
+                            if keep_tail:  # the reply stays open: speculation reads on
+                                tail = _Tail(pieces, held.pop_all(), deadline)
+                            break
             except (TimeoutError, be.BackendTimeout, be.TruncatedStream) as exc:
                 partial = be.complete_lines(cutter.text)
                 timeout = f"no answer within {settings.timeout_ms} ms"
@@ -438,13 +577,13 @@ class Engine:
                     raise error from exc
                 self.stats.count("partial")
                 self._log(f"{error}; kept the {partial.count(chr(10))} complete line(s)")
-                return partial, False
+                return partial, False, None
             finally:
                 self._inflight -= 1
                 self._last_io = time.monotonic()
                 self._set_status()
         self.faults.succeeded()
-        return cutter.text, True
+        return cutter.text, True, tail
 
     # -- acceptance, connection, status ---------------------------------------------------------
 
@@ -497,6 +636,19 @@ class Engine:
         await self.inflight.close()
         await self.backend.aclose()
         await asyncio.to_thread(self.workspace.close)
+
+
+@dataclasses.dataclass(slots=True)
+class _Tail:
+    """The rest of a reply stopped at its cut point, still open: its pieces, what holds it
+    (the response, the server's place) and when its time is up (the loop's clock)."""
+
+    pieces: AsyncIterator[str]
+    held: contextlib.AsyncExitStack
+    deadline: float
+
+    async def close(self) -> None:
+        await self.held.aclose()
 
 
 def _task(stream: Stream[Shown | None]) -> asyncio.Task[Shown | None]:

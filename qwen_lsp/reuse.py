@@ -45,6 +45,10 @@ class TypedAhead:
     def remember(self, uri: str, shown: Shown) -> None:
         self._shown[uri] = shown
 
+    def current(self, uri: str) -> Shown | None:
+        """The suggestion last shown in ``uri`` (speculation continues it)."""
+        return self._shown.get(uri)
+
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)
 

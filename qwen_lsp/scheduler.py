@@ -17,7 +17,10 @@ stream nobody holds is cancelled after a short grace (:data:`GRACE_S`, long enou
 request that follows the keystroke to pick it up); starting a stream cancels all but the newest
 older one that someone holds or that is still in its grace; :meth:`InFlight.drop` cancels the
 unheld streams a request has found useless. Whether a stream can serve a cursor is the reuse
-stage's question (:func:`qwen_lsp.reuse.can_serve`).
+stage's question (:func:`qwen_lsp.reuse.can_serve`). A *speculative* stream (asked for the
+document as if a shown suggestion were accepted: :mod:`qwen_lsp.speculation`) has no grace,
+since nobody holds it until the user accepts; it ends by itself or is dropped as useless, and
+starting it cancels nothing.
 """
 
 from __future__ import annotations
@@ -99,10 +102,14 @@ class Scheduler:
 class Stream(Generic[R]):
     """One backend answer being read: where it was asked, what it has produced so far."""
 
-    def __init__(self, uri: str, anchor: str, line_suffix: str) -> None:
+    def __init__(self, uri: str, anchor: str, line_suffix: str, speculative: bool = False) -> None:
         self.uri = uri
         self.anchor = anchor  # the text before the cursor it was asked at (reuse.ANCHOR_CHARS)
         self.line_suffix = line_suffix
+        # Asked for the document as if a shown suggestion were accepted (speculation): it has
+        # no grace, since nobody holds it until the user accepts; it ends by itself, or is
+        # dropped by a request it cannot serve.
+        self.speculative = speculative
         self.produced = ""  # the raw text so far; the reader updates it
         self.task: asyncio.Task[R] | None = None
         self.holders = 0
@@ -135,15 +142,16 @@ class InFlight(Generic[R]):
         self,
         stream: Stream[R],
         read: Callable[[Stream[R]], Awaitable[R]],
-        keep_older: int = KEEP_OLDER,
+        keep_older: int | None = KEEP_OLDER,
     ) -> Stream[R]:
         """Run ``read(stream)`` as the newest stream of its document; of the older ones, those
-        beyond the newest ``keep_older`` are cancelled unless a request waits for them."""
+        beyond the newest ``keep_older`` (None: all) are cancelled unless a request waits for
+        them."""
         stream.task = asyncio.ensure_future(read(stream))
         stream.task.add_done_callback(lambda task: self._finished(stream, task))
         older = self.streams(stream.uri)
         self._streams.setdefault(stream.uri, []).append(stream)
-        for old in older[keep_older:]:
+        for old in older[len(older) if keep_older is None else keep_older :]:
             if not old.holders:
                 old.cancel()
         self._release_later(stream)  # unheld until someone holds it
@@ -177,7 +185,7 @@ class InFlight(Generic[R]):
             stream.cancel()
 
     def _release_later(self, stream: Stream[R]) -> None:
-        if stream.done or stream._grace is not None:
+        if stream.done or stream._grace is not None or stream.speculative:
             return
         stream._grace = asyncio.get_running_loop().call_later(self._grace, stream.cancel)
 

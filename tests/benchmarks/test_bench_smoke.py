@@ -32,6 +32,30 @@ REPLAY_ROWS = (
     "backend requests aborted (%)",
     "suggestions answered from typed-ahead/cache (%)",
 )
+# The accepting typist (smoke: the perfect model only): always numbers...
+ACCEPT_ROWS = (
+    "suggestions accepted",
+    "keystrokes typed",
+    "backend requests per 100 keystrokes",
+    "prompt tokens per 100 keystrokes (chars/4)",
+    "completion tokens per 100 keystrokes",
+)
+# ...numbers once a suggestion followed an accept (a short run may have none)...
+ACCEPT_LATENCY_ROWS = (
+    "accept→next-ghost-text latency p50 (ms)",
+    "accept→next-ghost-text latency p95 (ms)",
+    "suggestions after an accept with no backend request of their own (%)",
+)
+# ...and in qwen-lsp's columns only (against speculation off, or qwen-lsp's own count).
+ACCEPT_COST_ROWS = (
+    "speculative answers made ready (qwen-lsp's count)",
+    "suggestions from speculation (qwen-lsp's count)",
+    "extra backend requests per 100 keystrokes (against speculate=off)",
+    "extra prompt tokens per 100 keystrokes (against speculate=off)",
+    "extra completion tokens per 100 keystrokes (against speculate=off)",
+)
+ACCEPT_SECTION = "Accepting suggestions: model perfect"
+QWEN_ACCEPT_COLUMNS = ("qwen-lsp speculate=stream", "qwen-lsp speculate=off")
 EXPECTED: dict[str, tuple[str, ...]] = {
     **{f"Typing replay: model {name}": REPLAY_ROWS for name in SCENARIOS},
     "Server overhead per request": SIZES,
@@ -116,6 +140,24 @@ def test_every_peer_figure_is_a_number(smoke_run: Path, tables: dict[str, Table]
                 elif PEER in column:  # a ratio: undefined only when the peer's figure is 0
                     defined = is_number(cell) or float(row[PEER].replace(",", "")) == 0
                     assert defined, f"{section} / {label} / {column}: {cell!r}"
+
+
+def test_every_accepting_figure_is_a_number(smoke_run: Path, tables: dict[str, Table]) -> None:
+    table = tables[ACCEPT_SECTION]
+    report = (smoke_run / "report.md").read_text(encoding="utf-8")
+    columns = [*QWEN_ACCEPT_COLUMNS, *([PEER] if peer_installed(report) else [])]
+    for column in columns:
+        for label in ACCEPT_ROWS:
+            assert is_number(find_row(table, label)[column]), f"{label} / {column}"
+        followed = find_row(table, "accepts followed by a suggestion (%)")[column]
+        assert is_number(followed) or find_row(table, "suggestions accepted")[column] == "0"
+        for label in ACCEPT_LATENCY_ROWS:
+            cell = find_row(table, label)[column]
+            assert is_number(cell) or followed in ("0.0", "n/a"), f"{label} / {column}: {cell}"
+    for label in ACCEPT_COST_ROWS:
+        row = find_row(table, label)
+        assert all(is_number(row[c]) for c in QWEN_ACCEPT_COLUMNS), label
+        assert float(row["qwen-lsp speculate=off"]) == 0  # off against itself
 
 
 def test_every_target_has_a_verdict(tables: dict[str, Table]) -> None:

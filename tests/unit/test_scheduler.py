@@ -124,6 +124,19 @@ async def test_a_held_stream_lives_and_gets_its_grace_when_released() -> None:
     assert stream.task is not None and stream.task.cancelled()
 
 
+async def test_a_speculative_stream_has_no_grace_and_cancels_nothing() -> None:
+    inflight: InFlight[str] = InFlight(grace=0.05)
+    with_grace = inflight.start(Stream("doc", "a", ""), _forever, keep_older=0)
+    ahead = inflight.start(Stream("doc", "ab", "", speculative=True), _forever, keep_older=None)
+    await asyncio.sleep(0.2)
+    assert with_grace.task is not None and with_grace.task.cancelled()
+    assert inflight.streams("doc") == [ahead]  # nobody holds it, and it lives on
+    inflight.start(Stream("doc", "x", ""), _forever, keep_older=0)  # a real request, one place
+    await asyncio.sleep(0)
+    assert ahead.task is not None and ahead.task.cancelled()
+    await inflight.close()
+
+
 async def test_starting_a_stream_keeps_one_older_and_cancels_the_rest() -> None:
     inflight: InFlight[str] = InFlight(grace=10)
     first = inflight.start(Stream("doc", "a", ""), _forever)

@@ -24,6 +24,7 @@ const SERVER_KEYS = [
   'maxSuffixTokens',
   'maxRepoTokens',
   'maxInFlight',
+  'speculate',
   'indexEnabled',
   'indexMaxFiles',
   'indexMaxFileBytes',
