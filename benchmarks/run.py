@@ -36,7 +36,7 @@ from benchmarks.footprint import footprint
 from benchmarks.keystrokes import Timing, build_script, corpus_files, synthetic_text
 from benchmarks.oracle import Latency, Oracle
 from benchmarks.overhead import ChangeCost, RequestOverhead, change_cost, request_overhead
-from benchmarks.replay import RequestLog, replay
+from benchmarks.replay import ReplayResult, RequestLog, replay
 from benchmarks.results import AcceptScenario, Conditions, Results, Scenario
 from tests.support.fake_qwen import FakeQwen
 
@@ -196,6 +196,24 @@ async def _run(
         subjects: list[tuple[servers.Subject, RequestLog]] = [(qwen, qwen_fake)]
         if peer is not None:
             subjects.append((peer, tabby_fake))
+
+        def floor(prefix: str, suffix: str, streamed: bool) -> float:
+            return oracle.floor_ms(prefix, suffix, streamed=streamed)
+
+        async def typed(
+            subject: servers.Subject, backend: RequestLog, log: Path, *, accept: bool
+        ) -> ReplayResult:
+            """The scripts typed into ``subject`` (accepting suggestions, or never)."""
+            return await replay(
+                subject,
+                scripts,
+                backend,
+                wait_cap_s=args.wait_cap_s,
+                floor=None if accept else floor,
+                stderr_path=log,
+                accept=accept,
+            )
+
         scenarios = []
         for name in chosen:
             oracle.wrong_share = SCENARIOS[name]
@@ -203,16 +221,7 @@ async def _run(
             for subject, backend in subjects:
                 _say(f"typing replay, model {name}: {subject.name}")
                 log = logs / f"{subject.name}-replay-{name.split()[0]}.log"
-                replays.append(
-                    await replay(
-                        subject,
-                        scripts,
-                        backend,
-                        wait_cap_s=args.wait_cap_s,
-                        floor=lambda p, s, streamed: oracle.floor_ms(p, s, streamed=streamed),
-                        stderr_path=log,
-                    )
-                )
+                replays.append(await typed(subject, backend, log, accept=False))
             peer_replay = replays[1] if len(replays) > 1 else None
             scenarios.append(Scenario(name, SCENARIOS[name], replays[0], peer_replay))
         modes = tuple(args.speculate or SPECULATE_MODES)
@@ -224,16 +233,7 @@ async def _run(
             for subject, backend in accepting[name]:
                 _say(f"accepting typist, model {name}: {subject.name}")
                 log = logs / f"{subject.name.replace(' ', '-')}-accept-{name.split()[0]}.log"
-                replays.append(
-                    await replay(
-                        subject,
-                        scripts,
-                        backend,
-                        wait_cap_s=args.wait_cap_s,
-                        stderr_path=log,
-                        accept=True,
-                    )
-                )
+                replays.append(await typed(subject, backend, log, accept=True))
             accept.append(AcceptScenario(name, SCENARIOS[name], tuple(replays)))
         fast = servers.qwen_lsp(qwen_fake.base_url, debounceMs=0)
         overhead, change = await _document_costs(plan, fast, qwen_fake, logs)

@@ -329,9 +329,9 @@ FIELDS: tuple[Field, ...] = (
         "Prepare the suggestion that follows a shown one, for when it is accepted whole "
         "(Tab): `stream` keeps what the model's reply holds past the suggestion (read on up "
         "to its next cut point; no extra request; FIM replies); `request` also asks the "
-        "model for the accepted state when the reply holds nothing more (one more request per "
-        "suggestion shown, never to a server with one place, cancelled by an edit it cannot "
-        "serve); "
+        "model for the accepted state when the reply holds nothing more (while you have taken "
+        "one of the last 8 suggestions; never to a server with one place; cancelled by an "
+        "edit it cannot serve); "
         "`off`: neither.",
     ),
     Field(

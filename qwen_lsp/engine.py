@@ -57,6 +57,7 @@ from .reuse import (
 from .scheduler import KEEP_OLDER, InFlight, Scheduler, Stream
 from .speculation import (
     TAIL_MAX_CHARS,
+    Outcomes,
     Speculations,
     accepted_anchor,
     accepted_context,
@@ -99,6 +100,7 @@ class Engine:
         self.typed_ahead = TypedAhead()
         self.cache = AnswerCache()
         self.speculations = Speculations()
+        self.outcomes = Outcomes()  # whether the user takes suggestions (speculation asks)
         self._inflight = 0
         self._last_io = 0.0
         self._background: set[asyncio.Task[None]] = set()
@@ -205,6 +207,7 @@ class Engine:
             self.stats.count("typed_ahead")
             return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
         shown_now = self.typed_ahead.current(uri)
+        self.outcomes.judge(shown_now, before, line_suffix)
         if (hit := self.speculations.match(uri, shown_now, before, line_suffix)) is not None:
             self.stats.count("speculation")
             self.typed_ahead.remember(uri, hit[1])  # the accepted state's suggestion is shown
@@ -396,7 +399,8 @@ class Engine:
         elif rest is not None and self._ahead(ahead, parent, after, rest, False) is not None:
             return  # the whole reply had arrived and holds the next suggestion
         limit = self.backend.in_flight_limit(settings)
-        if may_request(mode, limit, self._inflight) and not self.faults.blocked():
+        accepting = self.outcomes.accepting()
+        if may_request(mode, limit, self._inflight, accepting) and not self.faults.blocked():
             self.stats.count("speculative_request")
             asked = build_request(after, settings, self.backend.family(settings))
             self.inflight.start(

@@ -10,8 +10,10 @@ on the screen (the ``speculate`` setting):
   post-processed in that document's context (:func:`accepted_context`). It costs no request and
   no prompt tokens: only the few generated tokens read past the first cut point.
 * ``request``: as ``stream``, and when the reply holds nothing past the cut point, a request for
-  that document is sent at once, if the server has a free place for it (:func:`may_request`);
-  it is dropped as soon as a request comes that it cannot serve.
+  that document is sent at once, if the server has a free place for it and the user has been
+  taking suggestions lately (:func:`may_request`, :class:`Outcomes`: at least one of the last
+  :data:`OUTCOME_WINDOW` shown suggestions accepted), so a model the user never agrees with
+  costs no speculative request; it is dropped as soon as a request comes that it cannot serve.
 
 Accepting part of a suggestion (a word, a line) needs none of this: the rest is typed-ahead.
 
@@ -24,12 +26,23 @@ at the accepted state's anchor, so stream reuse finds them. Pure: no I/O and no 
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 
 from .config import SpeculateMode
 from .context import Context
-from .reuse import ANCHOR_CHARS, Shown, rest_of
+from .reuse import ANCHOR_CHARS, Shown, rest_of, typed_since
 
-__all__ = ["SpeculateMode", "Speculations", "accepted_anchor", "accepted_context", "beyond"]
+__all__ = [
+    "Outcomes",
+    "SpeculateMode",
+    "Speculations",
+    "accepted_anchor",
+    "accepted_context",
+    "beyond",
+]
+
+# Shown suggestions whose fate (accepted or not) decides whether speculative requests go out.
+OUTCOME_WINDOW = 8
 
 # Characters of the reply read past the shown suggestion at most, waiting for its cut point.
 TAIL_MAX_CHARS = 2_000
@@ -68,13 +81,47 @@ def accepted_anchor(anchor: str, text: str) -> str:
     return (anchor + text)[-ANCHOR_CHARS:]
 
 
-def may_request(mode: SpeculateMode, limit: int, in_flight: int) -> bool:
-    """Whether a speculative request may go out now: only in ``request`` mode, never to a
-    server with one place (it would hold up the next real request), and only while a place
-    would stay free for a real one (``limit`` 0: no limit)."""
-    if mode != "request" or limit == 1:
+def may_request(mode: SpeculateMode, limit: int, in_flight: int, accepting: bool) -> bool:
+    """Whether a speculative request may go out now: only in ``request`` mode, only while the
+    user takes suggestions (``accepting``: :meth:`Outcomes.accepting`), never to a server with
+    one place (it would hold up the next real request), and only while a place would stay free
+    for a real one (``limit`` 0: no limit)."""
+    if mode != "request" or not accepting or limit == 1:
         return False
     return limit == 0 or in_flight + 1 < limit
+
+
+def was_accepted(shown: Shown, before: str, line_suffix: str) -> bool:
+    """Whether the cursor (``before`` it, ``line_suffix`` right of it on its line) is past all
+    of ``shown``: the editor inserted it (an accept), or the user typed it to the end."""
+    after = shown.line_suffix[shown.replace :]
+    typed = typed_since(shown.anchor, after, before, line_suffix, len(shown.text) + 1)
+    return typed is not None and typed.startswith(shown.text)
+
+
+class Outcomes:
+    """Whether the user took the suggestions shown lately: each shown suggestion counts once,
+    accepted or not, when the next request shows what became of it."""
+
+    def __init__(self) -> None:
+        self._recent: deque[bool] = deque(maxlen=OUTCOME_WINDOW)
+        self._judged: str | None = None  # the id of the last suggestion counted
+
+    def judge(self, shown: Shown | None, before: str, line_suffix: str) -> None:
+        """A request that typed-ahead could not answer: ``shown`` (the suggestion last shown
+        in the document) was either accepted or left behind."""
+        if shown is None or shown.id == self._judged:
+            return
+        self._judged = shown.id
+        self._recent.append(was_accepted(shown, before, line_suffix))
+
+    def accepting(self) -> bool:
+        """At least one of the last :data:`OUTCOME_WINDOW` suggestions was accepted."""
+        return any(self._recent)
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self._judged = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ is closed when the user types something else instead; with ``"off"`` nothing is 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from tests.e2e.conftest import Session, Starter, completions, plain, until
 from tests.support.fake_qwen import FakeQwen, LoggedRequest, Reply
@@ -81,36 +82,73 @@ def accepted(request: LoggedRequest) -> bool:
     return "return a + b<|fim_suffix|>" in request.prompt
 
 
-async def test_a_speculative_request_answers_after_the_suggestion_is_accepted(
+def with_warm_up(respond: Callable[[LoggedRequest], Reply]) -> Callable[[LoggedRequest], Reply]:
+    """``respond``, and the replies :func:`take_a_suggestion` needs."""
+
+    def reply(request: LoggedRequest) -> Reply:
+        if "w = <|fim_suffix|>" in request.prompt:
+            return Reply(text="1")
+        if "w = 1<|fim_suffix|>" in request.prompt:
+            return Reply(text="")
+        return respond(request)
+
+    return reply
+
+
+async def take_a_suggestion(session: Session, fake: FakeQwen) -> int:
+    """The user accepts a suggestion (speculative requests go out only while the user takes
+    suggestions); the number of completion requests so far."""
+    uri = session.open("w = \n", name="warm.py")
+    assert await session.inline(uri, 0, 4) == "1"
+    accept(session, uri, 2, 0, 4, "1")
+    assert await session.inline(uri, 0, 5) is None
+    return len(completions(fake))
+
+
+async def test_no_speculative_request_while_the_user_takes_no_suggestion(
     start: Starter, fake: FakeQwen
 ) -> None:
-    fake.responder = lambda r: Reply(
-        text="\n    return total" if accepted(r) else "return a + b", ttft_ms=200
-    )
+    fake.responder = lambda r: Reply(text="\n    return total" if accepted(r) else "return a + b")
     session = await start(speculate="request", **REMOTE)
     uri = session.open("def add(a, b):\n    \n")
     assert await session.inline(uri, 1, 4) == "return a + b"
-    assert await until(lambda: len(completions(fake)) == 2)  # asked ahead at once
-    assert accepted(completions(fake)[1])
+    assert not await until(lambda: len(completions(fake)) > 1, 1.0)  # a never-right model
+
+
+async def test_a_speculative_request_answers_after_the_suggestion_is_accepted(
+    start: Starter, fake: FakeQwen
+) -> None:
+    fake.responder = with_warm_up(
+        lambda r: Reply(text="\n    return total" if accepted(r) else "return a + b", ttft_ms=200)
+    )
+    session = await start(speculate="request", **REMOTE)
+    n = await take_a_suggestion(session, fake)
+    uri = session.open("def add(a, b):\n    \n")
+    assert await session.inline(uri, 1, 4) == "return a + b"
+    assert await until(lambda: len(completions(fake)) == n + 2)  # asked ahead at once
+    assert accepted(completions(fake)[n + 1])
     accept(session, uri, 2, 1, 4, "return a + b")
     assert await session.inline(uri, 1, 16) == "\n    return total"
-    assert len(completions(fake)) == 2  # it waited for the speculative request
+    assert len(completions(fake)) == n + 2  # it waited for the speculative request
     assert (await stats(session)).get("speculation") == 1
 
 
 async def test_a_speculative_request_is_closed_when_the_user_types_something_else(
     start: Starter, fake: FakeQwen
 ) -> None:
-    fake.responder = lambda r: (
-        Reply(text="\n    return total", ttft_ms=10_000)
-        if accepted(r)
-        else Reply(text="return a + b")
+    fake.responder = with_warm_up(
+        lambda r: (
+            Reply(text="\n    return total", ttft_ms=10_000)
+            if accepted(r)
+            else Reply(text="return a + b")
+        )
     )
     session = await start(speculate="request", **REMOTE)
+    n = await take_a_suggestion(session, fake)
     uri = session.open("def add(a, b):\n    \n")
     assert await session.inline(uri, 1, 4) == "return a + b"
-    assert await until(lambda: len(completions(fake)) == 2)
-    ahead = completions(fake)[1]
+    assert await until(lambda: len(completions(fake)) == n + 2)
+    ahead = completions(fake)[n + 1]
     assert accepted(ahead)
     session.edit(uri, 2, "x", (1, 4, 1, 4))  # not the suggestion
     await asyncio.wait_for(session.inline_request(uri, 1, 5), 10)

@@ -6,20 +6,14 @@ import pytest
 
 from qwen_lsp.context import Context
 from qwen_lsp.postprocess import StreamCutter, finish_edit, indentation
+from tests.support.spy import calls_of
 
 PREFIX = "class A:\n    def f(self):\n        x = 1\n" * 200 + "def g():\n    y = 2\n"
 
 
 @pytest.fixture
 def widths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    original = indentation.width
-
-    def counted(line: str) -> int:
-        seen.append(line)
-        return original(line)
-
-    monkeypatch.setattr(indentation, "width", counted)
+    seen: list[str] = calls_of(monkeypatch, indentation, "width")
     indentation.floor.cache_clear()
     return seen
 

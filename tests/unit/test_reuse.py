@@ -7,6 +7,7 @@ import pytest
 from qwen_lsp import reuse
 from qwen_lsp.prompts import BackendRequest
 from qwen_lsp.reuse import AnswerCache, Shown, TypedAhead
+from tests.support.spy import calls_of
 
 ANCHOR = "def add(a, b):\n    "
 SHOWN = Shown(anchor=ANCHOR, line_suffix="", text="return a + b", id="s1")
@@ -83,14 +84,7 @@ def test_typed_ahead_keeps_the_replaced_closers_of_the_shown_suggestion() -> Non
 
 def test_cache_key_of_the_same_request_is_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine asks before sending and again when storing the answer: one digest."""
-    calls: list[BackendRequest] = []
-    original = reuse._digest
-
-    def counted(request: BackendRequest) -> str:
-        calls.append(request)
-        return original(request)
-
-    monkeypatch.setattr(reuse, "_digest", counted)
+    calls: list[BackendRequest] = calls_of(monkeypatch, reuse, "_digest")
     a = BackendRequest("/completions", {"model": "m", "prompt": "p"})
     b = BackendRequest("/completions", {"model": "m", "prompt": "p"})
     assert AnswerCache.key(a) == AnswerCache.key(a) == AnswerCache.key(b)

@@ -6,11 +6,14 @@ from qwen_lsp.context import build_context
 from qwen_lsp.postprocess import finish_edit
 from qwen_lsp.reuse import ANCHOR_CHARS, Shown
 from qwen_lsp.speculation import (
+    OUTCOME_WINDOW,
+    Outcomes,
     Speculations,
     accepted_anchor,
     accepted_context,
     beyond,
     may_request,
+    was_accepted,
 )
 
 
@@ -68,12 +71,13 @@ def test_the_accepted_anchor_is_bounded() -> None:
 
 
 def test_a_speculative_request_needs_request_mode_and_a_free_place() -> None:
-    assert may_request("request", 0, 5)  # no limit
-    assert may_request("request", 4, 2)
-    assert not may_request("request", 4, 3)  # the last place stays for a real request
-    assert not may_request("request", 1, 0)  # a server with one place
-    assert not may_request("stream", 0, 0)
-    assert not may_request("off", 0, 0)
+    assert may_request("request", 0, 5, True)  # no limit
+    assert may_request("request", 4, 2, True)
+    assert not may_request("request", 4, 3, True)  # the last place stays for a real request
+    assert not may_request("request", 1, 0, True)  # a server with one place
+    assert not may_request("stream", 0, 0, True)
+    assert not may_request("request", 0, 0, False)  # the user has not been accepting
+    assert not may_request("off", 0, 0, True)
 
 
 PARENT = Shown("def add(a, b):\n    ", "", "total = a + b", "p1")
@@ -97,3 +101,28 @@ def test_a_ready_answer_serves_the_accepted_state_while_its_suggestion_is_shown(
     ready.ready("u", PARENT, ANSWER)
     ready.clear()
     assert ready.lookback("u") == 0
+
+
+def test_an_inserted_or_typed_out_suggestion_counts_as_accepted() -> None:
+    before = PARENT.anchor
+    assert was_accepted(PARENT, before + "total = a + b", "")
+    assert was_accepted(PARENT, before + "total = a + b\n", "")  # and typed on
+    assert not was_accepted(PARENT, before + "total = a", "")  # half of it
+    assert not was_accepted(PARENT, before + "count = 0", "")  # something else
+    assert not was_accepted(PARENT, "elsewhere", "")
+    closers = Shown("f(", ")", "x)", "p2", replace=1)  # the accept replaced the auto-closed ")"
+    assert was_accepted(closers, "f(x)", "")
+
+
+def test_outcomes_gate_on_recent_acceptance_and_count_each_suggestion_once() -> None:
+    outcomes = Outcomes()
+    assert not outcomes.accepting()
+    outcomes.judge(PARENT, PARENT.anchor + "total = a + b", "")
+    assert outcomes.accepting()
+    outcomes.judge(PARENT, "elsewhere", "")  # the same suggestion again: already counted
+    assert outcomes.accepting()
+    for i in range(OUTCOME_WINDOW):
+        outcomes.judge(Shown("a", "", "b", f"miss{i}"), "a c", "")
+    assert not outcomes.accepting()  # none of the last OUTCOME_WINDOW were taken
+    outcomes.judge(None, "", "")
+    assert not outcomes.accepting()
