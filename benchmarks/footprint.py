@@ -1,6 +1,7 @@
 """What a server costs the editor's machine: start-up time and resident memory.
 
-* Start-up: from spawning the process to the ``initialize`` response, median of ``runs``.
+* Start-up: from spawning the process to the ``initialize`` response, median of ``runs``,
+  the servers' cold starts taken in turns.
 * Start-up to the first answer: from spawning the process to the answer of an invoked
   completion request sent right after the handshake and a ``didOpen`` (every cold start but the
   last, of a server that completes): what a server leaves to do after ``initialize`` shows here.
@@ -43,48 +44,63 @@ class Footprint:
     first_answer_ms: float = math.nan  # spawn to the first completion's answer, median
 
 
-async def footprint(
-    subject: Subject,
-    corpus: Sequence[Path],
-    *,
-    runs: int,
-    documents: int,
-    completes: bool = True,
-    stderr_path: Path | None = None,
-) -> Footprint:
-    """Measure ``subject``: ``runs`` cold starts, the last of which then gives the memory.
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A server to measure: ``completes`` if it answers completion requests (the bare pygls
+    server does not), and where its standard error goes."""
 
-    ``completes``: the server answers completion requests (the bare pygls server does not).
-    """
+    subject: Subject
+    completes: bool = True
+    stderr_path: Path | None = None
+
+
+async def footprints(
+    servers: Sequence[Measured], corpus: Sequence[Path], *, runs: int, documents: int
+) -> list[Footprint]:
+    """Measure each server: ``runs`` cold starts, taken in turns (one of each server, then
+    the next round), so that a noisy moment of the machine falls on all of them alike; the
+    last start of each then gives its memory."""
     texts = {path: path.read_text(encoding="utf-8") for path in corpus}
-    startups = []
-    firsts = []
+    startups: list[list[float]] = [[] for _ in servers]
+    firsts: list[list[float]] = [[] for _ in servers]
     for _ in range(runs - 1):
-        spawned = time.monotonic()
-        client, elapsed = await launch(subject, stderr_path)
-        startups.append(elapsed * 1000)
+        for i, measured in enumerate(servers):
+            spawned = time.monotonic()
+            client, elapsed = await launch(measured.subject, measured.stderr_path)
+            startups[i].append(elapsed * 1000)
+            try:
+                if measured.completes:
+                    await _first_answer(client, measured.subject, corpus[0], texts[corpus[0]])
+                    firsts[i].append((time.monotonic() - spawned) * 1000)
+            finally:
+                await client.close()
+    found = []
+    for i, measured in enumerate(servers):
+        client, elapsed = await launch(measured.subject, measured.stderr_path)
+        startups[i].append(elapsed * 1000)
         try:
-            if completes:
-                await _first_answer(client, subject, corpus[0], texts[corpus[0]])
-                firsts.append((time.monotonic() - spawned) * 1000)
+            idle, with_docs = await _memory(client, corpus, texts, documents)
         finally:
             await client.close()
-    client, elapsed = await launch(subject, stderr_path)
-    startups.append(elapsed * 1000)
-    try:
-        await asyncio.sleep(_IDLE_S)
-        idle = rss_mib(client.pid)
-        for i in range(documents):
-            path = corpus[i % len(corpus)]
-            uri = f"file:///benchmark/docs/{i}{path.suffix}"
-            open_document(client, uri, LANGUAGE_IDS[path.suffix], texts[path])
-        await ping(client)
-        await asyncio.sleep(_SETTLE_S)
-        with_docs = rss_mib(client.pid)
-    finally:
-        await client.close()
-    first = median(firsts) if firsts else math.nan
-    return Footprint(subject.name, median(startups), idle, with_docs, documents, first)
+        first = median(firsts[i]) if firsts[i] else math.nan
+        name = measured.subject.name
+        found.append(Footprint(name, median(startups[i]), idle, with_docs, documents, first))
+    return found
+
+
+async def _memory(
+    client: LspClient, corpus: Sequence[Path], texts: dict[Path, str], documents: int
+) -> tuple[float, float]:
+    """RSS idle, then with ``documents`` open."""
+    await asyncio.sleep(_IDLE_S)
+    idle = rss_mib(client.pid)
+    for i in range(documents):
+        path = corpus[i % len(corpus)]
+        uri = f"file:///benchmark/docs/{i}{path.suffix}"
+        open_document(client, uri, LANGUAGE_IDS[path.suffix], texts[path])
+    await ping(client)
+    await asyncio.sleep(_SETTLE_S)
+    return idle, rss_mib(client.pid)
 
 
 async def _first_answer(client: LspClient, subject: Subject, path: Path, text: str) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from benchmarks import machine, plot, report, servers
 from benchmarks.doc_cost import edit_cost
 from benchmarks.fake_tabby import FakeTabby
-from benchmarks.footprint import footprint
+from benchmarks.footprint import Measured, footprints
 from benchmarks.keystrokes import Timing, build_script, corpus_files, synthetic_text
 from benchmarks.oracle import Latency, Oracle
 from benchmarks.overhead import ChangeCost, RequestOverhead, change_cost, request_overhead
@@ -45,9 +45,9 @@ REQUIRE_PEERS_ENV = "QWEN_LSP_REQUIRE_PEERS"
 SIZES = (1_000, 10_000, 100_000)
 # Model scenarios of the typing replay: name -> share of the fake model's replies that are wrong.
 SCENARIOS = {"never right": 1.0, "right 30% of the time": 0.7, "perfect": 0.0}
-# qwen-lsp's ``speculate`` modes the accepting typist is replayed with by default: the
-# server's default, and off (``--speculate`` chooses others, ``request`` among them).
-SPECULATE_MODES = ("stream", "off")
+# qwen-lsp's ``speculate`` modes the accepting typist is replayed with by default: each of
+# them, the server's default first (``--speculate`` chooses).
+SPECULATE_MODES = ("request", "stream", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,21 +238,14 @@ async def _run(
         fast = servers.qwen_lsp(qwen_fake.base_url, debounceMs=0)
         overhead, change = await _document_costs(plan, fast, qwen_fake, logs)
         _say("start-up and memory")
-        footprints = []
         bare = servers.pygls_baseline()
-        measured = [subjects[0][0], bare, *(s for s, _ in subjects[1:])]
-        for subject in measured:
-            log = logs / f"{subject.name}-footprint.log"
-            footprints.append(
-                await footprint(
-                    subject,
-                    corpus_files(),
-                    runs=plan.startup_runs,
-                    documents=plan.documents,
-                    completes=subject is not bare,
-                    stderr_path=log,
-                )
-            )
+        measured = [
+            Measured(subject, subject is not bare, logs / f"{subject.name}-footprint.log")
+            for subject in [subjects[0][0], bare, *(s for s, _ in subjects[1:])]
+        ]
+        prints = await footprints(
+            measured, corpus_files(), runs=plan.startup_runs, documents=plan.documents
+        )
     _say("document models in process")
     edits = tuple(edit_cost(synthetic_text(lines), plan.edit_reps) for lines in SIZES)
     conditions = Conditions(
@@ -276,7 +269,7 @@ async def _run(
         overhead=overhead,
         change=change,
         edits=edits,
-        footprints=tuple(footprints),
+        footprints=tuple(prints),
         peer_note=peer_note,
         duration_s=time.monotonic() - started,
         accept=tuple(accept),

@@ -74,7 +74,7 @@ class Settings:
     max_suffix_tokens: int = 512
     max_repo_tokens: int = 1024
     max_in_flight: int = 0
-    speculate: SpeculateMode = "stream"
+    speculate: SpeculateMode = "request"
     index_enabled: bool = True
     index_max_files: int = 5000
     index_max_file_bytes: int = 512 * 1024

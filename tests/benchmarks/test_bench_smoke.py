@@ -68,13 +68,18 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The smoke run replays the typist four times more than the other tests' work (accepting, per
+# speculate mode): about 75 s here; room for a slower CI machine.
+SMOKE_TIMEOUT_S = 240
+pytestmark = pytest.mark.timeout(SMOKE_TIMEOUT_S)
+
 Table = dict[str, dict[str, str]]  # row label -> column header -> cell
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench")
-    assert str(out / "report.md") in run_smoke("benchmarks", out)
+    assert str(out / "report.md") in run_smoke("benchmarks", out, timeout=SMOKE_TIMEOUT_S - 10)
     return out
 
 
