@@ -329,8 +329,8 @@ FIELDS: tuple[Field, ...] = (
         "Prepare the suggestion that follows a shown one, for when it is accepted whole "
         "(Tab): `stream` keeps what the model's reply holds past the suggestion (read on up "
         "to its next cut point; no extra request; FIM replies); `request` also asks the "
-        "model for the accepted state when the reply holds nothing more (while you have taken "
-        "one of the last 8 suggestions; never to a server with one place; cancelled by an "
+        "model for the accepted state when the reply holds nothing more (while you accept "
+        "one of every 8 suggestions or more; never to a server with one place; cancelled by an "
         "edit it cannot serve); "
         "`off`: neither.",
     ),

@@ -138,6 +138,8 @@ class Engine:
         if doc is None:
             return False
         self.debounce.keystroke(time.monotonic(), changes[-1].text if changes else "")
+        if len(changes) == 1:
+            self.outcomes.edited(self.typed_ahead.current(uri), changes[0].text)
         self.workspace.edited(doc, changes)
         if self._inflight == 0 and time.monotonic() - self._last_io > REWARM_AFTER_S:
             self._spawn(self._warm_connection())  # the pooled connection may have expired
@@ -207,7 +209,7 @@ class Engine:
             self.stats.count("typed_ahead")
             return self._suggestion(doc, row, index, hit[0], hit[1].id, hit[1].replace)
         shown_now = self.typed_ahead.current(uri)
-        self.outcomes.judge(shown_now, before, line_suffix)
+        self.outcomes.left(shown_now)
         if (hit := self.speculations.match(uri, shown_now, before, line_suffix)) is not None:
             self.stats.count("speculation")
             self.typed_ahead.remember(uri, hit[1])  # the accepted state's suggestion is shown
@@ -382,6 +384,8 @@ class Engine:
         coming), else, in ``request`` mode, by asking. Never awaits: ``tail`` is handed on."""
         mode = settings.speculate
         rest = None if mode == "off" or chat else beyond(raw, parent.text)
+        if rest is not None and tail is None and not rest.strip():
+            rest = None  # the whole reply is in, and nothing past the suggestion but spaces
         after = accepted_context(ctx, parent.text, parent.replace)
         anchor = accepted_anchor(parent.anchor, parent.text)
         ahead: Stream[Shown | None] = Stream(uri, anchor, after.line_suffix, speculative=True)

@@ -12,8 +12,9 @@ on the screen (the ``speculate`` setting):
 * ``request``: as ``stream``, and when the reply holds nothing past the cut point, a request for
   that document is sent at once, if the server has a free place for it and the user has been
   taking suggestions lately (:func:`may_request`, :class:`Outcomes`: at least one of the last
-  :data:`OUTCOME_WINDOW` shown suggestions accepted), so a model the user never agrees with
-  costs no speculative request; it is dropped as soon as a request comes that it cannot serve.
+  :data:`OUTCOME_WINDOW` shown suggestions accepted by the editor), so a model the user never
+  agrees with, or a user who types everything out, costs no speculative request; it is
+  dropped as soon as a request comes that it cannot serve.
 
 Accepting part of a suggestion (a word, a line) needs none of this: the rest is typed-ahead.
 
@@ -30,7 +31,7 @@ from collections import deque
 
 from .config import SpeculateMode
 from .context import Context
-from .reuse import ANCHOR_CHARS, Shown, rest_of, typed_since
+from .reuse import ANCHOR_CHARS, Shown, rest_of
 
 __all__ = [
     "Outcomes",
@@ -91,29 +92,38 @@ def may_request(mode: SpeculateMode, limit: int, in_flight: int, accepting: bool
     return limit == 0 or in_flight + 1 < limit
 
 
-def was_accepted(shown: Shown, before: str, line_suffix: str) -> bool:
-    """Whether the cursor (``before`` it, ``line_suffix`` right of it on its line) is past all
-    of ``shown``: the editor inserted it (an accept), or the user typed it to the end."""
-    after = shown.line_suffix[shown.replace :]
-    typed = typed_since(shown.anchor, after, before, line_suffix, len(shown.text) + 1)
-    return typed is not None and typed.startswith(shown.text)
+def is_accept(shown: Shown, inserted: str) -> bool:
+    """Whether an edit inserting ``inserted`` is the editor accepting ``shown`` (Tab: all of
+    it, or a partial accept: its first word or lines), not typing: at least two characters
+    besides spaces, and the start of the suggestion. Auto-indent (a newline and spaces) and
+    a single typed character are never an accept."""
+    return sum(not c.isspace() for c in inserted[:3]) >= 2 and shown.text.startswith(inserted)
 
 
 class Outcomes:
-    """Whether the user took the suggestions shown lately: each shown suggestion counts once,
-    accepted or not, when the next request shows what became of it."""
+    """Whether the user takes the suggestions shown: each shown suggestion counts once, as
+    accepted when an edit inserts it (:func:`is_accept`), or as left when a request comes that
+    typed-ahead cannot answer from it. Typing a suggestion out by hand is not taking it: the
+    user did not wait for it, so speculating for them would only spend requests."""
 
     def __init__(self) -> None:
         self._recent: deque[bool] = deque(maxlen=OUTCOME_WINDOW)
         self._judged: str | None = None  # the id of the last suggestion counted
 
-    def judge(self, shown: Shown | None, before: str, line_suffix: str) -> None:
-        """A request that typed-ahead could not answer: ``shown`` (the suggestion last shown
-        in the document) was either accepted or left behind."""
-        if shown is None or shown.id == self._judged:
-            return
+    def edited(self, shown: Shown | None, inserted: str) -> None:
+        """An edit inserted ``inserted`` while ``shown`` was the suggestion in the document."""
+        if shown is not None and shown.id != self._judged and is_accept(shown, inserted):
+            self._count(shown, True)
+
+    def left(self, shown: Shown | None) -> None:
+        """A request typed-ahead could not answer from ``shown``: if it was not accepted, the
+        user left it."""
+        if shown is not None and shown.id != self._judged:
+            self._count(shown, False)
+
+    def _count(self, shown: Shown, accepted: bool) -> None:
         self._judged = shown.id
-        self._recent.append(was_accepted(shown, before, line_suffix))
+        self._recent.append(accepted)
 
     def accepting(self) -> bool:
         """At least one of the last :data:`OUTCOME_WINDOW` suggestions was accepted."""

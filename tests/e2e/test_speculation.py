@@ -87,8 +87,8 @@ def with_warm_up(respond: Callable[[LoggedRequest], Reply]) -> Callable[[LoggedR
 
     def reply(request: LoggedRequest) -> Reply:
         if "w = <|fim_suffix|>" in request.prompt:
-            return Reply(text="1")
-        if "w = 1<|fim_suffix|>" in request.prompt:
+            return Reply(text="10")
+        if "w = 10<|fim_suffix|>" in request.prompt:
             return Reply(text="")
         return respond(request)
 
@@ -96,12 +96,12 @@ def with_warm_up(respond: Callable[[LoggedRequest], Reply]) -> Callable[[LoggedR
 
 
 async def take_a_suggestion(session: Session, fake: FakeQwen) -> int:
-    """The user accepts a suggestion (speculative requests go out only while the user takes
-    suggestions); the number of completion requests so far."""
+    """The editor accepts a suggestion, one edit inserting it (speculative requests go out only
+    while the user takes suggestions); the number of completion requests so far."""
     uri = session.open("w = \n", name="warm.py")
-    assert await session.inline(uri, 0, 4) == "1"
-    accept(session, uri, 2, 0, 4, "1")
-    assert await session.inline(uri, 0, 5) is None
+    assert await session.inline(uri, 0, 4) == "10"
+    accept(session, uri, 2, 0, 4, "10")
+    assert await session.inline(uri, 0, 6) is None
     return len(completions(fake))
 
 
@@ -113,6 +113,22 @@ async def test_no_speculative_request_while_the_user_takes_no_suggestion(
     uri = session.open("def add(a, b):\n    \n")
     assert await session.inline(uri, 1, 4) == "return a + b"
     assert not await until(lambda: len(completions(fake)) > 1, 1.0)  # a never-right model
+
+
+async def test_a_suggestion_typed_out_by_hand_is_not_taken(start: Starter, fake: FakeQwen) -> None:
+    fake.responder = with_warm_up(lambda r: Reply(text=""))
+    session = await start(speculate="request", **REMOTE)
+    uri = session.open("w = \n", name="warm.py")
+    assert await session.inline(uri, 0, 4) == "10"
+    session.edit(uri, 2, "1", (0, 4, 0, 4))
+    assert await session.inline(uri, 0, 5) == "0"  # typed-ahead
+    session.edit(uri, 3, "0", (0, 5, 0, 5))
+    assert await session.inline(uri, 0, 6) is None
+    n = len(completions(fake))
+    fake.responder = lambda r: Reply(text="\n    return total" if accepted(r) else "return a + b")
+    other = session.open("def add(a, b):\n    \n")
+    assert await session.inline(other, 1, 4) == "return a + b"
+    assert not await until(lambda: len(completions(fake)) > n + 1, 1.0)  # nothing asked ahead
 
 
 async def test_a_speculative_request_answers_after_the_suggestion_is_accepted(

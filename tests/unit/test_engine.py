@@ -9,6 +9,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -82,3 +83,36 @@ async def test_a_request_waits_for_the_vocabulary_being_loaded(
     # 40 tokens of one character each, not the 160 characters the estimate allows
     assert 0 < len(prefix) <= 40
     await engine.aclose()
+
+
+async def test_a_whole_reply_with_nothing_past_the_suggestion_is_post_processed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Speculation looks past the suggestion only when there is text there: a reply that ends
+    in a newline costs the request one post-processing pass, not a second for the newline."""
+    replies = iter(["value = 1\n"])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        reply = {"choices": [{"index": 0, "text": next(replies), "finish_reason": "stop"}]}
+        return httpx.Response(200, json=reply)
+
+    passes = calls_of_finish_edit(monkeypatch)
+    settings = Settings(base_url="http://127.0.0.1:9/v1", stream=False, debounce_ms=0)
+    engine = Engine(_Quiet(), be.Backend(httpx.MockTransport(handler)), settings)
+    engine.open_document("file:///t.py", "x = 1\n", 1, "python")
+    found = await engine.suggest("file:///t.py", 1, 0, invoked=True)
+    assert found is not None and found.text == "value = 1"
+    assert passes == ["value = 1\n"]
+    await engine.aclose()
+
+
+def calls_of_finish_edit(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    original = engine_module.finish_edit
+
+    def counted(raw: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(raw)
+        return original(raw, *args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "finish_edit", counted)
+    return seen

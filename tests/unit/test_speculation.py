@@ -12,8 +12,8 @@ from qwen_lsp.speculation import (
     accepted_anchor,
     accepted_context,
     beyond,
+    is_accept,
     may_request,
-    was_accepted,
 )
 
 
@@ -103,26 +103,31 @@ def test_a_ready_answer_serves_the_accepted_state_while_its_suggestion_is_shown(
     assert ready.lookback("u") == 0
 
 
-def test_an_inserted_or_typed_out_suggestion_counts_as_accepted() -> None:
-    before = PARENT.anchor
-    assert was_accepted(PARENT, before + "total = a + b", "")
-    assert was_accepted(PARENT, before + "total = a + b\n", "")  # and typed on
-    assert not was_accepted(PARENT, before + "total = a", "")  # half of it
-    assert not was_accepted(PARENT, before + "count = 0", "")  # something else
-    assert not was_accepted(PARENT, "elsewhere", "")
-    closers = Shown("f(", ")", "x)", "p2", replace=1)  # the accept replaced the auto-closed ")"
-    assert was_accepted(closers, "f(x)", "")
+def test_an_edit_inserting_the_suggestion_is_an_accept() -> None:
+    assert is_accept(PARENT, "total = a + b")  # Tab
+    assert is_accept(PARENT, "total")  # a partial accept: a word
+    assert not is_accept(PARENT, "t")  # typed
+    assert not is_accept(PARENT, "count")  # something else
+    assert not is_accept(Shown("f(", "", "\n    x", "p3"), "\n    ")  # auto-indent
+    assert not is_accept(Shown("f", "", "()", "p4"), "(")
 
 
-def test_outcomes_gate_on_recent_acceptance_and_count_each_suggestion_once() -> None:
+def test_outcomes_gate_on_recent_accepts_and_count_each_suggestion_once() -> None:
     outcomes = Outcomes()
     assert not outcomes.accepting()
-    outcomes.judge(PARENT, PARENT.anchor + "total = a + b", "")
+    outcomes.edited(PARENT, "total = a + b")
     assert outcomes.accepting()
-    outcomes.judge(PARENT, "elsewhere", "")  # the same suggestion again: already counted
-    assert outcomes.accepting()
-    for i in range(OUTCOME_WINDOW):
-        outcomes.judge(Shown("a", "", "b", f"miss{i}"), "a c", "")
-    assert not outcomes.accepting()  # none of the last OUTCOME_WINDOW were taken
-    outcomes.judge(None, "", "")
+    outcomes.left(PARENT)  # the request after the accept: already counted
+    for i in range(OUTCOME_WINDOW - 1):
+        outcomes.left(Shown("a", "", "b", f"miss{i}"))
+    assert outcomes.accepting()  # one of the last OUTCOME_WINDOW
+    outcomes.left(Shown("a", "", "b", "one more"))
+    assert not outcomes.accepting()
+    typed_out = Shown("a", "", "bc", "typed")
+    outcomes.edited(typed_out, "b")
+    outcomes.edited(typed_out, "c")
+    outcomes.left(typed_out)
+    assert not outcomes.accepting()  # typed by hand, one key at a time
+    outcomes.left(None)
+    outcomes.edited(None, "bc")
     assert not outcomes.accepting()
