@@ -386,25 +386,28 @@ class Engine:
         rest = None if mode == "off" or chat else beyond(raw, parent.text)
         if rest is not None and tail is None and not rest.strip():
             rest = None  # the whole reply is in, and nothing past the suggestion but spaces
+        if tail is not None and rest is None:
+            self._spawn(tail.close())
+            tail = None
+        limit = self.backend.in_flight_limit(settings)
+        asking = may_request(mode, limit, self._inflight, self.outcomes.accepting())
+        if rest is None and not asking:
+            return  # nothing to prepare: no accepted context built on the request path
         after = accepted_context(ctx, parent.text, parent.replace)
         anchor = accepted_anchor(parent.anchor, parent.text)
         ahead: Stream[Shown | None] = Stream(uri, anchor, after.line_suffix, speculative=True)
-        if tail is not None:
-            if rest is None:
-                self._spawn(tail.close())
-            else:
-                self.stats.count("speculative_tail")
-                self.inflight.start(
-                    ahead, lambda s: self._read_tail(s, parent, tail, rest, after), None
-                )
-                # Cancelled before it ran, the reader never closes the reply: close it then.
-                _task(ahead).add_done_callback(lambda _: self._spawn(tail.close()))
-                return
-        elif rest is not None and self._ahead(ahead, parent, after, rest, False) is not None:
+        if tail is not None and rest is not None:
+            self.stats.count("speculative_tail")
+            held, past = tail, rest
+            self.inflight.start(
+                ahead, lambda s: self._read_tail(s, parent, held, past, after), None
+            )
+            # Cancelled before it ran, the reader never closes the reply: close it then.
+            _task(ahead).add_done_callback(lambda _: self._spawn(held.close()))
+            return
+        if rest is not None and self._ahead(ahead, parent, after, rest, False) is not None:
             return  # the whole reply had arrived and holds the next suggestion
-        limit = self.backend.in_flight_limit(settings)
-        accepting = self.outcomes.accepting()
-        if may_request(mode, limit, self._inflight, accepting) and not self.faults.blocked():
+        if asking and not self.faults.blocked():
             self.stats.count("speculative_request")
             asked = build_request(after, settings, self.backend.family(settings))
             self.inflight.start(

@@ -101,20 +101,19 @@ class AnswerCache:
     def __init__(self, size: int = 256) -> None:
         self._items: OrderedDict[str, str] = OrderedDict()
         self._size = size
+        self._last: tuple[BackendRequest, str] | None = None  # the last request's key
 
-    @staticmethod
-    def key(request: BackendRequest) -> str:
+    def key(self, request: BackendRequest) -> str:
         """A digest of the request without its ``stream`` flag. String fields (the prompt, tens
         of kilobytes) are hashed as they are, each framed by its name and length; only the
         small rest goes through JSON, whose escaping pass over a long prompt cost more than the
         hash itself. The last request's key is remembered (by identity: a request is not
         changed once built), since the engine asks for it before sending the request and
         again to store the answer."""
-        last = _last_key
-        if last and last[0][0] is request:
-            return last[0][1]
+        if self._last is not None and self._last[0] is request:
+            return self._last[1]
         found = _digest(request)
-        last[:] = [(request, found)]
+        self._last = (request, found)
         return found
 
     def get(self, key: str) -> str | None:
@@ -131,9 +130,6 @@ class AnswerCache:
 
     def clear(self) -> None:
         self._items.clear()
-
-
-_last_key: list[tuple[BackendRequest, str]] = []  # one entry: see AnswerCache.key
 
 
 def _digest(request: BackendRequest) -> str:

@@ -151,7 +151,7 @@ class InFlight(Generic[R]):
         stream.task.add_done_callback(lambda task: self._finished(stream, task))
         older = self.streams(stream.uri)
         self._streams.setdefault(stream.uri, []).append(stream)
-        for old in older[len(older) if keep_older is None else keep_older :]:
+        for old in older[keep_older:] if keep_older is not None else ():
             if not old.holders:
                 old.cancel()
         self._release_later(stream)  # unheld until someone holds it

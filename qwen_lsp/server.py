@@ -199,6 +199,11 @@ class _Initialize:
     roots: tuple[str, ...] = ()
     options: object = None
 
+    def apply(self, engine: Engine) -> None:
+        engine.documents.encoding = self.encoding
+        engine.set_roots(self.roots)
+        engine.configure(self.options)
+
 
 class QwenLanguageServer(LanguageServer):
     """pygls server holding one :class:`Engine`."""
@@ -220,10 +225,7 @@ class QwenLanguageServer(LanguageServer):
             from .engine import Engine
 
             engine = Engine(_ClientNotifier(self))
-            pending = self._pending
-            engine.documents.encoding = pending.encoding
-            engine.set_roots(pending.roots)
-            engine.configure(pending.options)
+            self._pending.apply(engine)
             engine.load_tokenizer()  # handlers run on the event loop: the load can start now
             self._engine = engine
         return self._engine
@@ -234,9 +236,7 @@ class QwenLanguageServer(LanguageServer):
         """What ``initialize`` said, for the engine: applied now if it exists, else later."""
         self._pending = _Initialize(encoding, roots, options)
         if self._engine is not None:
-            self._engine.documents.encoding = encoding
-            self._engine.set_roots(roots)
-            self._engine.configure(options)
+            self._pending.apply(self._engine)
 
     async def load_engine(self) -> Engine:
         """The engine, its modules imported in a worker thread so the loop stays free."""

@@ -42,8 +42,8 @@ def test_cache_key_depends_on_everything_but_stream() -> None:
     b = BackendRequest("/completions", {"model": "m", "prompt": "p", "stream": False})
     c = BackendRequest("/completions", {"model": "m", "prompt": "q", "stream": True})
     d = BackendRequest("/chat/completions", {"model": "m", "prompt": "p", "stream": True})
-    assert AnswerCache.key(a) == AnswerCache.key(b)
-    assert len({AnswerCache.key(a), AnswerCache.key(c), AnswerCache.key(d)}) == 3
+    assert AnswerCache().key(a) == AnswerCache().key(b)
+    assert len({AnswerCache().key(a), AnswerCache().key(c), AnswerCache().key(d)}) == 3
 
 
 def test_cache_key_frames_its_fields() -> None:
@@ -58,10 +58,10 @@ def test_cache_key_frames_its_fields() -> None:
         {"model": "m", "messages": [{"role": "user", "content": "p"}]},
         {"model": "m", "messages": [{"role": "user", "content": "q"}]},
     ]
-    keys = {AnswerCache.key(BackendRequest("/completions", body)) for body in bodies}
+    keys = {AnswerCache().key(BackendRequest("/completions", body)) for body in bodies}
     assert len(keys) == len(bodies)
     same = {"prompt": "p", "model": "m", "stream": True}  # the order of fields does not count
-    assert AnswerCache.key(BackendRequest("/completions", same)) == AnswerCache.key(
+    assert AnswerCache().key(BackendRequest("/completions", same)) == AnswerCache().key(
         BackendRequest("/completions", bodies[0])
     )
 
@@ -87,5 +87,6 @@ def test_cache_key_of_the_same_request_is_hashed_once(monkeypatch: pytest.Monkey
     calls: list[BackendRequest] = calls_of(monkeypatch, reuse, "_digest")
     a = BackendRequest("/completions", {"model": "m", "prompt": "p"})
     b = BackendRequest("/completions", {"model": "m", "prompt": "p"})
-    assert AnswerCache.key(a) == AnswerCache.key(a) == AnswerCache.key(b)
+    cache = AnswerCache()
+    assert cache.key(a) == cache.key(a) == cache.key(b)
     assert calls == [a, b]  # an equal but different request is hashed on its own
